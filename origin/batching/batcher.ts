@@ -1,0 +1,465 @@
+import { type Clock, systemClock } from '../../shared/clock.ts';
+import { AppError, type ErrorCode, isAppError } from '../../shared/errors/index.ts';
+import {
+  type BatchingConfig,
+  type BatchPolicy,
+  checkRequest,
+  compilePolicy,
+  type Decision,
+  deadlineOf,
+  decide,
+  effectiveTimeoutMicros,
+  nextWakeMs,
+  priorityLevel,
+  retryAfterSeconds,
+} from './policy.ts';
+import { BoundedPriorityQueue, QueueEntry } from './queue.ts';
+
+/** One request as `execute` sees it. */
+export interface BatchItem<T> {
+  payload: T;
+  /** Items in this request (its batch dimension). */
+  size: number;
+}
+
+/** Runs one batch; resolves with one result per request, in order. */
+export type ExecuteBatch<T, R> = (batch: Array<BatchItem<T>>) => Promise<R[]>;
+
+export interface EnqueueRequest<T> {
+  payload: T;
+  /** Requests share a batch only when their keys are equal (model, non-batch shapes and dtypes, outputs). */
+  batchKey: string;
+  /** Items in the request, >= 1; <= maxBatchSize when the model batches. */
+  size: number;
+  /** 1..priorityLevels (1 highest); 0 or none = the model's default level. Ignored when priorities are off. */
+  priority?: number;
+  /** May only shorten the model's default timeout; 0 or none = the default. */
+  timeoutMicros?: number;
+  /** Aborting removes the request from the queue if it has not started running. */
+  signal?: AbortSignal;
+}
+
+/** One successful execution, for metrics. */
+export interface BatchInfo {
+  /** Items in the batch. */
+  size: number;
+  requests: number;
+  /** Per request, time from enqueue to dispatch. */
+  queueMicros: number[];
+  computeMicros: number;
+}
+
+/** Metrics hooks; exceptions they throw are swallowed so metrics can never break serving. */
+export interface BatcherObserver {
+  /** After each batch whose execute resolved with the right number of results. */
+  onBatch?(info: BatchInfo): void;
+  /** Once per request the batcher rejects, with the error's code. */
+  onReject?(code: ErrorCode): void;
+}
+
+export interface BatcherOptions<T, R> {
+  /** Model name, for error messages. */
+  name: string;
+  config: BatchingConfig;
+  execute: ExecuteBatch<T, R>;
+  clock?: Clock;
+  observer?: BatcherObserver;
+}
+
+export interface BatcherStats {
+  /** Requests queued, not yet running. */
+  queued: number;
+  queuedItems: number;
+  inFlightBatches: number;
+  inFlightItems: number;
+}
+
+/**
+ * - `open`: accepting requests.
+ * - `closing` (after `close()`): `enqueue` rejects with DRAINING; queued requests still run, without waiting
+ *   for the queue delay (nothing can join them any more).
+ * - `closed`: the queue is empty and, after `close()`, nothing is in flight. `destroy()` enters it at once:
+ *   queued requests are rejected; batches already running still settle their own requests.
+ */
+export type BatcherState = 'open' | 'closing' | 'closed';
+
+/** Weight of the newest batch in the moving average of compute time used for Retry-After. */
+const EWMA_ALPHA = 0.2;
+
+class Pending<T, R> extends QueueEntry {
+  payload: T | undefined;
+  readonly timeoutMicros: number;
+  signal: AbortSignal | undefined;
+  resolve!: (value: R) => void;
+  reject!: (reason: AppError) => void;
+  private readonly onAbort: (entry: Pending<T, R>) => void;
+
+  constructor(
+    req: EnqueueRequest<T>,
+    priority: number,
+    now: number,
+    timeoutMicros: number,
+    onAbort: (entry: Pending<T, R>) => void,
+  ) {
+    super(req.batchKey, req.size, priority, now, deadlineOf(now, timeoutMicros));
+    this.payload = req.payload;
+    this.timeoutMicros = timeoutMicros;
+    this.signal = req.signal;
+    this.onAbort = onAbort;
+  }
+
+  /** EventListener protocol: the entry itself listens for `abort`, so no closure per request. */
+  handleEvent(): void {
+    this.onAbort(this);
+  }
+
+  detachSignal(): void {
+    if (this.signal) {
+      this.signal.removeEventListener('abort', this);
+      this.signal = undefined;
+    }
+  }
+}
+
+/**
+ * Triton-style dynamic batcher for one model: a bounded priority queue and up to `concurrency` batches in
+ * flight. The decisions are `decide` in policy.ts; this class only keeps the queue, calls `decide` whenever
+ * something changes (enqueue, abort, batch completion, timer, close) and arms at most one wake-up timer, for
+ * the earlier of the queue-delay window and the earliest request deadline. After enqueue and abort it decides
+ * in a microtask, so `execute` is never called inside `enqueue` (except to make room in a full queue) and a
+ * burst queued in one synchronous step is decided as a whole; `stats()` counts such requests as queued.
+ *
+ * Errors (all AppError, always as a rejected promise): INVALID_INPUT (bad size/priority/timeout), QUEUE_FULL
+ * (with Retry-After), DRAINING (closing or closed), DEADLINE_EXCEEDED (expired while queued; never executed),
+ * UNAVAILABLE (aborted by the client, or destroyed), INFERENCE_FAILED (execute failed or returned the wrong
+ * number of results; an AppError thrown by execute passes through unchanged).
+ */
+export class Batcher<T, R> {
+  readonly name: string;
+  readonly policy: BatchPolicy;
+  private readonly execute: ExecuteBatch<T, R>;
+  private readonly clock: Clock;
+  private readonly observer: BatcherObserver | undefined;
+  private readonly queue: BoundedPriorityQueue<Pending<T, R>>;
+  private currentState: BatcherState = 'open';
+  private inFlightBatches = 0;
+  private inFlightItems = 0;
+  private avgBatchMs: number | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private cancelTimer: (() => void) | undefined;
+  private pumping = false;
+  private pumpScheduled = false;
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+  private pumpAgain = false;
+  private closeWaiters: Array<() => void> = [];
+  private readonly onTimer = (): void => {
+    this.cancelTimer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.pump();
+  };
+  private readonly onAbort = (entry: Pending<T, R>): void => {
+    if (!this.queue.remove(entry)) return;
+    this.fail(
+      entry,
+      new AppError('UNAVAILABLE', `request to model ${this.name} was cancelled before it ran`, {
+        cause: entry.signal?.reason,
+      }),
+    );
+    // Deferred like enqueue: an abort in the middle of a burst must not decide on the part queued so far.
+    this.schedulePump();
+  };
+
+  constructor(options: BatcherOptions<T, R>) {
+    this.name = options.name;
+    this.policy = compilePolicy(options.config, options.name);
+    this.execute = options.execute;
+    this.clock = options.clock ?? systemClock;
+    this.observer = options.observer;
+    this.queue = new BoundedPriorityQueue(this.policy.levels, this.policy.maxQueueSize);
+  }
+
+  get state(): BatcherState {
+    return this.currentState;
+  }
+
+  stats(): BatcherStats {
+    return {
+      queued: this.queue.size,
+      queuedItems: this.queue.items,
+      inFlightBatches: this.inFlightBatches,
+      inFlightItems: this.inFlightItems,
+    };
+  }
+
+  /** Queues one request; resolves with its result. Never throws: every error is a rejected promise. */
+  enqueue(req: EnqueueRequest<T>): Promise<R> {
+    if (this.currentState !== 'open') {
+      return this.refuse(
+        new AppError(
+          'DRAINING',
+          this.currentState === 'closing'
+            ? `model ${this.name} is draining and no longer accepts requests`
+            : `model ${this.name} is closed and no longer accepts requests`,
+        ),
+      );
+    }
+    const invalid = checkRequest(req, this.policy);
+    if (invalid !== null)
+      return this.refuse(new AppError('INVALID_INPUT', `${invalid} (model ${this.name})`));
+    if (req.signal?.aborted) {
+      return this.refuse(
+        new AppError('UNAVAILABLE', `request to model ${this.name} was cancelled before it ran`, {
+          cause: req.signal.reason,
+        }),
+      );
+    }
+    // A decision still pending may dispatch part of a full queue: take it now rather than refuse a request that
+    // a free runner would make room for (the burst is already split by the limit).
+    if (this.queue.full && this.pumpScheduled) this.pump();
+    const now = this.clock.now();
+    // Expired requests must not hold queue slots.
+    this.expire(now);
+    if (this.queue.full) {
+      return this.refuse(
+        new AppError(
+          'QUEUE_FULL',
+          `queue of model ${this.name} is full (max_queue_size ${this.policy.maxQueueSize} requests)`,
+          {
+            retryAfterSeconds: retryAfterSeconds({
+              avgBatchMs: this.avgBatchMs,
+              queuedItems: this.queue.items,
+              maxBatchSize: this.policy.maxBatchSize,
+              concurrency: this.policy.concurrency,
+            }),
+          },
+        ),
+      );
+    }
+    const entry = new Pending<T, R>(
+      req,
+      priorityLevel(req.priority, this.policy),
+      now,
+      effectiveTimeoutMicros(this.policy.defaultTimeoutMicros, req.timeoutMicros),
+      this.onAbort,
+    );
+    const promise = new Promise<R>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.queue.push(entry);
+    entry.signal?.addEventListener('abort', entry, { once: true });
+    // Decide after the current task: requests that arrive together (one I/O tick, one test step) are seen
+    // together, so the idle rule does not split a burst into a lone request and the rest.
+    this.schedulePump();
+    return promise;
+  }
+
+  /** Stops accepting requests; resolves once the queue is empty and nothing is in flight. */
+  close(): Promise<void> {
+    if (this.currentState === 'open') this.currentState = 'closing';
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    this.pump();
+    return done;
+  }
+
+  /** Rejects every queued request at once (default: UNAVAILABLE) and closes; running batches still settle. */
+  destroy(reason?: unknown): void {
+    this.currentState = 'closed';
+    const error = isAppError(reason)
+      ? reason
+      : new AppError(
+          'UNAVAILABLE',
+          `model ${this.name} was unloaded before the request ran` +
+            (reason instanceof Error ? `: ${reason.message}` : ''),
+          reason === undefined ? {} : { cause: reason },
+        );
+    for (const entry of this.queue.drain()) this.fail(entry, error);
+    this.armTimer(Number.POSITIVE_INFINITY, 0);
+    this.settleClose();
+  }
+
+  private refuse(error: AppError): Promise<R> {
+    this.notifyReject(error.code);
+    return Promise.reject(error);
+  }
+
+  private notifyReject(code: ErrorCode): void {
+    try {
+      this.observer?.onReject?.(code);
+    } catch {
+      // Metrics must never break serving.
+    }
+  }
+
+  private fail(entry: Pending<T, R>, error: AppError): void {
+    entry.detachSignal();
+    entry.payload = undefined;
+    this.notifyReject(error.code);
+    entry.reject(error);
+  }
+
+  private expire(now: number): void {
+    for (let e = this.queue.popExpired(now); e; e = this.queue.popExpired(now)) {
+      this.fail(
+        e,
+        new AppError(
+          'DEADLINE_EXCEEDED',
+          `request timed out after ${e.timeoutMicros}µs in the queue of model ${this.name}`,
+        ),
+      );
+    }
+  }
+
+  /** Pumps once, in a microtask: every change made in the current synchronous step is decided together. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.scheduledPump);
+  }
+
+  /** Runs every batch `decide` allows now, then arms the wake-up timer. Re-entrant calls are folded in. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const now = this.clock.now();
+        this.expire(now);
+        let decision: Decision | undefined;
+        while (this.queue.size > 0) {
+          decision = decide(
+            {
+              queue: this.queue,
+              now,
+              freeSlots: this.policy.concurrency - this.inFlightBatches,
+              flush: this.currentState !== 'open',
+              idle: this.inFlightBatches === 0,
+            },
+            this.policy,
+          );
+          if (decision.kind === 'run') {
+            this.dispatch(decision.take, now);
+            continue;
+          }
+          break;
+        }
+        const earliestDeadline = this.queue.earliestDeadline();
+        this.armTimer(decision ? nextWakeMs(decision, earliestDeadline) : earliestDeadline, now);
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+    this.settleClose();
+  }
+
+  /** Keeps at most one timer: one already due no later than `at` is kept (an early wake-up just re-pumps). */
+  private armTimer(at: number, now: number): void {
+    if (at === Number.POSITIVE_INFINITY) {
+      this.cancelTimer?.();
+      this.cancelTimer = undefined;
+      this.timerAt = at;
+      return;
+    }
+    if (this.cancelTimer && this.timerAt <= at) return;
+    this.cancelTimer?.();
+    this.timerAt = at;
+    this.cancelTimer = this.clock.setTimeout(this.onTimer, Math.max(0, at - now));
+  }
+
+  private dispatch(take: number, now: number): void {
+    const entries = new Array<Pending<T, R>>(take);
+    const batch = new Array<BatchItem<T>>(take);
+    const queueMicros = new Array<number>(take);
+    let items = 0;
+    for (let i = 0; i < take; i++) {
+      const e = this.queue.shift()!;
+      e.detachSignal();
+      entries[i] = e;
+      batch[i] = { payload: e.payload as T, size: e.size };
+      e.payload = undefined;
+      queueMicros[i] = (now - e.enqueuedAt) * 1000;
+      items += e.size;
+    }
+    this.inFlightBatches++;
+    this.inFlightItems += items;
+    let running: Promise<R[]>;
+    try {
+      running = this.execute(batch);
+      if (typeof running?.then !== 'function') running = Promise.resolve(running);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(
+      (results) => this.complete(entries, items, now, queueMicros, results),
+      (err: unknown) => this.complete(entries, items, now, queueMicros, undefined, err),
+    );
+  }
+
+  private complete(
+    entries: Array<Pending<T, R>>,
+    items: number,
+    startedAt: number,
+    queueMicros: number[],
+    results: R[] | undefined,
+    err?: unknown,
+  ): void {
+    const computeMs = this.clock.now() - startedAt;
+    this.inFlightBatches--;
+    this.inFlightItems -= items;
+    let error: AppError | undefined;
+    if (results === undefined) {
+      error = isAppError(err)
+        ? err
+        : new AppError(
+            'INFERENCE_FAILED',
+            `inference failed for model ${this.name}: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
+    } else if (!Array.isArray(results) || results.length !== entries.length) {
+      const got = Array.isArray(results) ? `${results.length} results` : 'a non-array';
+      error = new AppError(
+        'INFERENCE_FAILED',
+        `inference failed for model ${this.name}: execute returned ${got} for ${entries.length} requests`,
+      );
+    }
+    if (error) {
+      for (const e of entries) {
+        this.notifyReject(error.code);
+        e.reject(error);
+      }
+    } else {
+      this.avgBatchMs =
+        this.avgBatchMs === undefined
+          ? computeMs
+          : this.avgBatchMs + EWMA_ALPHA * (computeMs - this.avgBatchMs);
+      for (let i = 0; i < entries.length; i++) entries[i]!.resolve(results![i] as R);
+      try {
+        this.observer?.onBatch?.({
+          size: items,
+          requests: entries.length,
+          queueMicros,
+          computeMicros: computeMs * 1000,
+        });
+      } catch {
+        // Metrics must never break serving.
+      }
+    }
+    this.pump();
+  }
+
+  private settleClose(): void {
+    if (this.currentState === 'open' || this.queue.size > 0 || this.inFlightBatches > 0) return;
+    this.currentState = 'closed';
+    if (this.closeWaiters.length === 0) return;
+    const waiters = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

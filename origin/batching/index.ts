@@ -1,0 +1,33 @@
+export {
+  Batcher,
+  type BatcherObserver,
+  type BatcherOptions,
+  type BatcherState,
+  type BatcherStats,
+  type BatchInfo,
+  type BatchItem,
+  type EnqueueRequest,
+  type ExecuteBatch,
+} from './batcher.ts';
+export {
+  type BatchingConfig,
+  type BatchPolicy,
+  checkRequest,
+  compilePolicy,
+  type DecideState,
+  type Decision,
+  deadlineOf,
+  decide,
+  effectiveTimeoutMicros,
+  isExpired,
+  MAX_RETRY_AFTER_SECONDS,
+  MIN_RETRY_AFTER_SECONDS,
+  nextWakeMs,
+  priorityLevel,
+  type QueuedView,
+  type RequestShape,
+  type RetryEstimateInput,
+  type RunReason,
+  retryAfterSeconds,
+} from './policy.ts';
+export { BoundedPriorityQueue, QueueEntry } from './queue.ts';

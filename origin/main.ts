@@ -1,0 +1,42 @@
+import { loadConfig } from '../shared/config/load.ts';
+import { originConfigSchema } from '../shared/config/origin.ts';
+import { createLogger } from './observability/logger.ts';
+import { startOrigin } from './server/create-origin.ts';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof originConfigSchema.parse>;
+  try {
+    config = loadConfig(originConfigSchema, process.env, 'origin');
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'origin' });
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  try {
+    origin = await startOrigin(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, `origin failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutdown requested');
+    // The bound holds even if a model run never returns.
+    setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'drain exceeded SHUTDOWN_TIMEOUT_MS; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    origin.drain().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,125 @@
+import { type Clock, systemClock } from '../../shared/clock.ts';
+import { type OriginConfig, parseSigningKeys } from '../../shared/config/origin.ts';
+import { createVerifier, MemoryReplayCache } from '../../shared/signing/index.ts';
+import { createGpuSampler } from '../observability/gpu.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createOriginMetrics, type OriginMetrics } from '../observability/metrics.ts';
+import { initTracing, type Tracing } from '../observability/tracing.ts';
+import { ModelRepository } from '../repository/repository.ts';
+import { executionOptionsFromConfig } from '../runtime/execution-provider.ts';
+import { RepositoryRegistry, servedModelFactory } from '../serving/registry.ts';
+import type { ServedModel } from '../serving/served-model.ts';
+import { createOriginApp } from './app.ts';
+import { listen, type RunningServer } from './http.ts';
+import { Lifecycle } from './lifecycle.ts';
+
+export interface Origin {
+  url: string;
+  lifecycle: Lifecycle;
+  metrics: OriginMetrics;
+  repository: ModelRepository<ServedModel>;
+  /** Readiness off at once, no new work, queued and in-flight requests finish, then everything closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Builds and starts the whole origin from its configuration: listening first (live, not ready) so probes see
+ * progress, then models load and warm up, then ready. Used by `origin/main.ts` and by the black-box tests.
+ */
+export async function startOrigin(
+  config: OriginConfig,
+  deps: { logger: Logger; clock?: Clock },
+): Promise<Origin> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const lifecycle = new Lifecycle();
+
+  let verifier = null;
+  if (config.ORIGIN_AUTH === 'hmac') {
+    const keys = parseSigningKeys(config.ORIGIN_SIGNING_KEYS);
+    if (keys.size === 0) {
+      throw new Error(
+        'ORIGIN_AUTH=hmac needs ORIGIN_SIGNING_KEYS (keyId:secret[,keyId:secret]); set ORIGIN_AUTH=off only for local direct use',
+      );
+    }
+    verifier = createVerifier({
+      keys,
+      maxSkewSeconds: config.SIGNATURE_MAX_SKEW_SECONDS,
+      replayCache: new MemoryReplayCache(),
+    });
+  } else {
+    logger.warn('ORIGIN_AUTH=off: requests are NOT verified; use this only for local direct access');
+  }
+
+  const gpu = config.GPU_METRICS ? createGpuSampler() : null;
+  gpu?.start();
+  const metrics = createOriginMetrics({ gpu });
+  const tracing: Tracing = await initTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    serviceName: 'aiserve-origin',
+  });
+
+  const repository = new ModelRepository<ServedModel>({
+    root: config.MODEL_REPOSITORY,
+    execution: executionOptionsFromConfig(config),
+    logger,
+    createRuntime: servedModelFactory({ clock, metrics }),
+  });
+  const registry = new RepositoryRegistry(repository);
+  metrics.setPendingSource(() => registry.pending());
+
+  const app = createOriginApp({
+    registry,
+    lifecycle,
+    metrics,
+    logger,
+    clock,
+    tracing,
+    verifier,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    modelControl: config.MODEL_CONTROL_MODE,
+  });
+  const server: RunningServer = await listen(app, { host: config.HOST, port: config.PORT });
+  logger.info({ url: server.url }, `origin listening on ${server.url}`);
+
+  if (config.MODEL_CONTROL_MODE === 'none') {
+    await repository.loadAll();
+  } else {
+    for (const name of config.LOAD_MODELS) {
+      await repository.load(name).catch(() => {
+        // logged by the repository; the others still load
+      });
+    }
+  }
+  const index = await registry.index();
+  for (const row of index) {
+    if (row.state !== 'READY')
+      logger.error({ model: row.name, version: row.version }, `model unavailable: ${row.reason}`);
+  }
+  lifecycle.ready();
+  logger.info(
+    { models: index.filter((r) => r.state === 'READY').map((r) => `${r.name}/${r.version}`) },
+    'origin ready',
+  );
+
+  let draining: Promise<void> | undefined;
+  const drain = () => {
+    draining ??= (async () => {
+      lifecycle.drain();
+      logger.info('draining: readiness off, finishing queued and in-flight requests');
+      const closed = server.close(config.SHUTDOWN_TIMEOUT_MS);
+      // Accepted requests reach their queues first; then the batchers finish their queues and close.
+      await lifecycle.whenIdle();
+      await repository.close();
+      await closed;
+      gpu?.stop();
+      metrics.close();
+      await tracing.shutdown();
+      lifecycle.stopped();
+      logger.info('origin stopped');
+    })();
+    return draining;
+  };
+
+  return { url: server.url, lifecycle, metrics, repository, drain };
+}

@@ -1,0 +1,56 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting connections and resolves when open ones have closed (or `forceAfterMs` passed). */
+  close(forceAfterMs: number): Promise<void>;
+}
+
+/** Binds the Hono app to a Node HTTP server. Keep-alive is on: the edge and load tests reuse connections. */
+export function listen(
+  app: { fetch: (request: Request) => Response | Promise<Response> },
+  options: { host: string; port: number },
+): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        fetch: app.fetch,
+        hostname: options.host,
+        port: options.port,
+        serverOptions: { keepAliveTimeout: 65_000, requestTimeout: 120_000 },
+      },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        resolve({
+          url: `http://${host}:${info.port}`,
+          port: info.port,
+          close: (forceAfterMs) => closeServer(server as Server, forceAfterMs),
+        });
+      },
+    ) as Server;
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: Server, forceAfterMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    // Keep-alive sockets would hold close() open until their timeout: close each one as soon as it is idle,
+    // so busy ones still finish the response they are writing.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const force = setTimeout(() => {
+      clearInterval(sweep);
+      server.closeAllConnections();
+      resolve();
+    }, forceAfterMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      clearInterval(sweep);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,63 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+/** Default intra-op threads: leave a core for HTTP and batching so the event loop stays responsive. */
+export function defaultIntraOpThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+/** The origin's whole configuration, read once at start-up from the environment. Documented in the README. */
+export const originConfigSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(8000),
+  MODEL_REPOSITORY: z.string().default('./models'),
+  MODEL_CONTROL_MODE: z.enum(['none', 'explicit']).default('none'),
+  /** Comma-separated models to load at start in explicit mode (Triton's --load-model). */
+  LOAD_MODELS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  CUDA_DEVICE_ID: int(0).default(0),
+  INTRA_OP_THREADS: int(1, 1024).optional(),
+  INTER_OP_THREADS: int(1, 1024).default(1),
+  GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  MAX_BODY_BYTES: int(1024).default(64 * 1024 * 1024),
+  ORIGIN_AUTH: z.enum(['hmac', 'off']).default('hmac'),
+  /** `keyId:secret` pairs, comma-separated; several ids let keys rotate without downtime. */
+  ORIGIN_SIGNING_KEYS: z.string().default(''),
+  SIGNATURE_MAX_SKEW_SECONDS: int(1, 3600).default(300),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  ORIGIN_ID: z.string().optional(),
+  ORIGIN_REGION: z.string().default('local'),
+  GPU_METRICS: bool.default(true),
+});
+
+export type OriginConfig = z.infer<typeof originConfigSchema>;
+
+export function parseSigningKeys(spec: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const trimmed = part.trim();
+    if (!trimmed) continue;
+    const idx = trimmed.indexOf(':');
+    if (idx <= 0 || idx === trimmed.length - 1) {
+      throw new Error(`ORIGIN_SIGNING_KEYS entry "${trimmed.slice(0, 12)}…" must be keyId:secret`);
+    }
+    keys.set(trimmed.slice(0, idx), trimmed.slice(idx + 1));
+  }
+  return keys;
+}

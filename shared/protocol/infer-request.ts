@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * Wire JSON of an Open Inference Protocol (KServe v2 / Triton) inference request, `POST
+ * /v2/models/{m}[/versions/{v}]/infer`. Structural only: element types, ranges, counts against the shape and the
+ * binary extension are checked by the origin's codec (origin/protocol/json-codec.ts). Objects are loose so
+ * extension fields survive a parse-and-forward.
+ */
+
+export const parametersSchema = z.record(z.string(), z.unknown());
+
+export const inferInputParametersSchema = z.looseObject({
+  /** Binary tensor data extension: this input's data is that many bytes after the JSON header. */
+  binary_data_size: z.number().int().nonnegative().optional(),
+});
+
+export const inferRequestInputSchema = z.looseObject({
+  name: z.string().min(1),
+  shape: z.array(z.number().int().nonnegative()),
+  /** A protocol datatype string (BOOL, UINT8…, FP32, BYTES); unknown ones and BF16 are rejected by the origin. */
+  datatype: z.string(),
+  parameters: inferInputParametersSchema.optional(),
+  /** Flat or nested (row-major) element values; absent when parameters.binary_data_size is set. */
+  data: z.array(z.unknown()).optional(),
+});
+
+export const inferRequestOutputSchema = z.looseObject({
+  name: z.string().min(1),
+  parameters: z
+    .looseObject({
+      /** Return this output with the binary extension. */
+      binary_data: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+export const inferRequestSchema = z.looseObject({
+  id: z.string().optional(),
+  parameters: z
+    .looseObject({
+      /** Default for every output's binary_data. */
+      binary_data_output: z.boolean().optional(),
+    })
+    .optional(),
+  inputs: z.array(inferRequestInputSchema).min(1),
+  /** Absent or empty: all outputs. */
+  outputs: z.array(inferRequestOutputSchema).optional(),
+});
+
+export type InferRequestInputJson = z.infer<typeof inferRequestInputSchema>;
+export type InferRequestOutputJson = z.infer<typeof inferRequestOutputSchema>;
+export type InferRequestJson = z.infer<typeof inferRequestSchema>;

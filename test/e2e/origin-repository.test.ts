@@ -1,0 +1,153 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { exampleClsRequest } from '../../scripts/dev/example-request.ts';
+import {
+  addClsVariant,
+  addCorruptModel,
+  type Harness,
+  makeRepository,
+  startHarness,
+} from './origin-harness.ts';
+
+const clsBody = JSON.stringify(exampleClsRequest());
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+interface IndexRow {
+  name: string;
+  version?: string;
+  state: string;
+  reason?: string;
+}
+
+async function index(harness: Harness): Promise<IndexRow[]> {
+  const res = await harness.call('POST', '/v2/repository/index', { body: '{}' });
+  expect(res.status).toBe(200);
+  return (await res.json()) as IndexRow[];
+}
+
+describe('model repository over HTTP', () => {
+  it('a corrupt model and a bad config are reported by file while the other models serve', async () => {
+    const repo = await makeRepository(async (dir) => {
+      await addCorruptModel(dir, 'broken');
+      await addClsVariant(dir, 'typo', (c) => {
+        c.max_batch_sise = 8;
+      });
+    });
+    h = await startHarness({}, repo);
+    const rows = await index(h);
+    const broken = rows.find((r) => r.name === 'broken')!;
+    expect(broken.state).toBe('UNAVAILABLE');
+    expect(broken.reason).toContain(join('broken', '1', 'model.onnx'));
+    const typo = rows.find((r) => r.name === 'typo')!;
+    expect(typo.state).toBe('UNAVAILABLE');
+    expect(typo.reason).toContain('config.json');
+    expect(typo.reason).toContain('max_batch_sise');
+    expect(rows.find((r) => r.name === 'ocr-cls')?.state).toBe('READY');
+    expect((await h.call('GET', '/v2/health/ready')).status).toBe(200);
+    expect((await h.call('POST', '/v2/models/ocr-cls/infer', { body: clsBody })).status).toBe(200);
+    const res = await h.call('POST', '/v2/models/broken/infer', { body: clsBody });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(((await res.json()) as { error: string }).error).toContain('broken');
+  });
+
+  it('explicit mode loads and unloads models at runtime', async () => {
+    const repo = await makeRepository(async (dir) => addCorruptModel(dir, 'broken'));
+    h = await startHarness({ MODEL_CONTROL_MODE: 'explicit', LOAD_MODELS: 'ocr-det' }, repo);
+    let rows = await index(h);
+    expect(rows.find((r) => r.name === 'ocr-det')?.state).toBe('READY');
+    expect(rows.find((r) => r.name === 'ocr-cls')?.state).toBe('UNAVAILABLE');
+    expect((await h.call('POST', '/v2/models/ocr-cls/infer', { body: clsBody })).status).toBe(404);
+
+    expect((await h.call('POST', '/v2/repository/models/ocr-cls/load')).status).toBe(200);
+    expect((await h.call('GET', '/v2/models/ocr-cls/ready')).status).toBe(200);
+    expect((await h.call('POST', '/v2/models/ocr-cls/infer', { body: clsBody })).status).toBe(200);
+    rows = await index(h);
+    expect(rows.find((r) => r.name === 'ocr-cls')?.state).toBe('READY');
+    const readyOnly = (await (
+      await h.call('POST', '/v2/repository/index', { body: '{"ready":true}' })
+    ).json()) as IndexRow[];
+    expect(readyOnly.map((r) => r.name).sort()).toEqual(['ocr-cls', 'ocr-det']);
+
+    expect((await h.call('POST', '/v2/repository/models/ocr-cls/unload')).status).toBe(200);
+    expect((await h.call('POST', '/v2/models/ocr-cls/infer', { body: clsBody })).status).toBe(404);
+    expect((await h.call('GET', '/v2/models/ocr-cls/ready')).status).toBe(400);
+
+    const unknown = await h.call('POST', '/v2/repository/models/nope/load');
+    expect(unknown.status).toBe(404);
+    const corrupt = await h.call('POST', '/v2/repository/models/broken/load');
+    expect(corrupt.status).toBe(400);
+    expect(((await corrupt.json()) as { error: string }).error).toContain('model.onnx');
+  });
+
+  it('a full queue sheds load at once with 503 and Retry-After', async () => {
+    const repo = await makeRepository(async (dir) => {
+      await mkdir(join(dir, 'det-tight', '1'), { recursive: true });
+      const { copyFile } = await import('node:fs/promises');
+      await copyFile(join(dir, 'ocr-det', '1', 'model.onnx'), join(dir, 'det-tight', '1', 'model.onnx'));
+      await writeFile(
+        join(dir, 'det-tight', 'config.json'),
+        JSON.stringify({
+          max_batch_size: 1,
+          dynamic_batching: { default_queue_policy: { max_queue_size: 1, allow_timeout_override: true } },
+          model_warmup: [
+            {
+              name: 'w',
+              batch_size: 1,
+              inputs: { x: { data_type: 'TYPE_FP32', dims: [3, 64, 64], zero_data: true } },
+            },
+          ],
+        }),
+      );
+    });
+    h = await startHarness({}, repo);
+    const size = 480;
+    const req = encodeInferRequest({
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'FP32',
+          shape: [1, 3, size, size],
+          data: new Float32Array(3 * size * size).fill(0.3),
+        },
+      ],
+      binaryInputs: true,
+    });
+    const send = () =>
+      h!.call('POST', '/v2/models/det-tight/infer', { body: req.body as Uint8Array, headers: req.headers });
+    const responses = await Promise.all(Array.from({ length: 8 }, send));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    const shed = responses.filter((r) => r.status === 503);
+    expect(shed.length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    for (const r of shed) {
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await r.json()) as { code: string }).code).toBe('QUEUE_FULL');
+    }
+
+    // A request whose own timeout expires while it waits is rejected, never run.
+    const first = send();
+    await new Promise((r) => setTimeout(r, 20));
+    const timed = encodeInferRequest({
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [1, 3, size, size], data: new Float32Array(3 * size * size) },
+      ],
+      binaryInputs: true,
+      parameters: { timeout: 1000 },
+    });
+    const late = await h.call('POST', '/v2/models/det-tight/infer', {
+      body: timed.body as Uint8Array,
+      headers: timed.headers,
+    });
+    expect((await first).status).toBe(200);
+    expect(late.status).toBe(504);
+    expect(((await late.json()) as { code: string }).code).toBe('DEADLINE_EXCEEDED');
+  });
+});
