@@ -80,6 +80,13 @@ describe('origin process lifecycle', () => {
     await new Promise((r) => setTimeout(r, 300));
     const signalled = Date.now();
     child!.kill('SIGTERM');
+    // Signals arrive asynchronously: a probe sent in the same tick can be served before the handler runs.
+    // "At once" means: from the moment the process has seen the signal, readiness is off.
+    const seenBy = Date.now() + 2000;
+    while (!logs().includes('shutdown requested') && Date.now() < seenBy) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(logs()).toContain('shutdown requested');
 
     const ready = await fetch(`${url}/v2/health/ready`).then(
       (r) => r.status,

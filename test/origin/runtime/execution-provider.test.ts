@@ -72,10 +72,12 @@ describe('executionOptionsFromConfig', () => {
       intraOpThreads: defaultIntraOpThreads(),
       interOpThreads: 1,
       graphOptimization: 'all',
+      intraOpThreadsExplicit: false,
     });
     const explicit = originConfigSchema.parse({ INTRA_OP_THREADS: '2', GRAPH_OPTIMIZATION: 'disabled' });
     expect(executionOptionsFromConfig(explicit)).toMatchObject({
       intraOpThreads: 2,
+      intraOpThreadsExplicit: true,
       graphOptimization: 'disabled',
     });
   });
