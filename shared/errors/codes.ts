@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, retryable: false },
   MODEL_NOT_FOUND: { status: 404, retryable: false },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false },
+  CONFLICT: { status: 409, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   RATE_LIMITED: { status: 429, retryable: true },
@@ -22,6 +23,10 @@ export const ERROR_CODES = {
   QUEUE_FULL: { status: 503, retryable: true },
   DRAINING: { status: 503, retryable: true },
   UNAVAILABLE: { status: 503, retryable: true },
+  // No origin is healthy for the model (all down, or every breaker open).
+  NO_HEALTHY_ORIGIN: { status: 503, retryable: true },
+  // A dependency (database, Redis) is down; the message names which.
+  DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true },
   DEADLINE_EXCEEDED: { status: 504, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
