@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** The Redis stream the edge appends one usage event per request to, and the drain reads from. */
+export const USAGE_STREAM = 'aiserve:usage';
+
+/** Consumer group of the drain job (XGROUP CREATE … MKSTREAM on first start). */
+export const USAGE_CONSUMER_GROUP = 'usage-drain';
+
+/** Where the drain parks entries that fail validation, with the reason; they are acked, never retried. */
+export const USAGE_DEAD_LETTER_STREAM = 'aiserve:usage:dead';
+
+/** Approximate cap on the stream length the producer asks for (`XADD … MAXLEN ~ 1000000`). */
+export const USAGE_STREAM_MAXLEN = 1_000_000;
+
+export const CACHE_RESULTS = ['HIT-EDGE', 'HIT-REDIS', 'MISS', 'BYPASS', 'NONE'] as const;
+
+/**
+ * One usage event per request. `id` is the idempotency key: the drain writes with ON CONFLICT DO NOTHING on
+ * (event_id, ts), so a redelivered entry never counts twice.
+ */
+export const usageEventSchema = z.object({
+  id: z.uuid(),
+  ts: z.number().int().nonnegative(),
+  tenantId: z.uuid(),
+  keyId: z.uuid().nullable(),
+  model: z.string().min(1).max(256).nullable(),
+  version: z.string().min(1).max(64).nullable(),
+  route: z.string().min(1).max(256),
+  status: z.number().int().min(100).max(599),
+  latencyMs: z.number().nonnegative().finite(),
+  cache: z.enum(CACHE_RESULTS),
+  items: z.number().int().nonnegative(),
+  requestId: z.string().min(1).max(256),
+  originId: z.string().min(1).max(256).nullable(),
+});
+
+export type UsageEvent = z.infer<typeof usageEventSchema>;
+
+/** The stream entry's fields: the id on its own (readable with XRANGE), and the whole event as JSON. */
+export function usageStreamFields(e: UsageEvent): [string, string][] {
+  return [
+    ['id', e.id],
+    ['e', JSON.stringify(e)],
+  ];
+}
