@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../../shared/clock.ts';
 import { type OriginConfig, parseSigningKeys } from '../../shared/config/origin.ts';
 import { createVerifier, MemoryReplayCache } from '../../shared/signing/index.ts';
+import { assertFleetConfig, joinFleet } from '../health/join-fleet.ts';
 import { createGpuSampler } from '../observability/gpu.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createOriginMetrics, type OriginMetrics } from '../observability/metrics.ts';
@@ -33,6 +34,7 @@ export async function startOrigin(
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const lifecycle = new Lifecycle();
+  assertFleetConfig(config);
 
   let verifier = null;
   if (config.ORIGIN_AUTH === 'hmac') {
@@ -101,6 +103,16 @@ export async function startOrigin(
     { models: index.filter((r) => r.state === 'READY').map((r) => `${r.name}/${r.version}`) },
     'origin ready',
   );
+  // Joins the fleet only once ready, so routers never see models that cannot be served yet.
+  const fleet = await joinFleet(config, {
+    listenUrl: server.url,
+    lifecycle,
+    repository,
+    metrics,
+    gpu,
+    clock,
+    logger,
+  });
 
   let draining: Promise<void> | undefined;
   const drain = () => {
@@ -108,6 +120,8 @@ export async function startOrigin(
       lifecycle.drain();
       logger.info('draining: readiness off, finishing queued and in-flight requests');
       const closed = server.close(config.SHUTDOWN_TIMEOUT_MS);
+      // Leave the registry before waiting for in-flight work, so routers stop sending during the wait.
+      await fleet?.drain();
       // Accepted requests reach their queues first; then the batchers finish their queues and close.
       await lifecycle.whenIdle();
       await repository.close();

@@ -44,6 +44,16 @@ export const originConfigSchema = z.object({
   ORIGIN_ID: z.string().optional(),
   ORIGIN_REGION: z.string().default('local'),
   GPU_METRICS: bool.default(true),
+  /** Fleet registry (Upstash REST, or the local bridge); the origin joins the fleet only when both are set. */
+  REGISTRY_REDIS_REST_URL: z.string().url().optional(),
+  REGISTRY_REDIS_REST_TOKEN: z.string().optional(),
+  /** The URL the edge reaches this origin at; default: the listen URL. */
+  ORIGIN_PUBLIC_URL: z.string().url().optional(),
+  HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5_000),
+  /** Registry record lifetime without a heartbeat: the bound on how long a dead origin stays listed. */
+  HEARTBEAT_TTL_MS: int(300, 300_000).default(15_000),
+  /** The provider instance id a launcher gave this host (recorded in the registry). */
+  ORIGIN_INSTANCE_ID: z.string().optional(),
 });
 
 export type OriginConfig = z.infer<typeof originConfigSchema>;
