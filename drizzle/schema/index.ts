@@ -1,0 +1,6 @@
+export * from './api-keys.ts';
+export * from './audit-log.ts';
+export * from './instances.ts';
+export * from './models.ts';
+export * from './tenants.ts';
+export * from './usage-events.ts';
