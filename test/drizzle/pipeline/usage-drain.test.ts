@@ -317,7 +317,8 @@ describe('usage drain, rows Postgres refuses', () => {
     expect(result).toMatchObject({ entries: 3, written: 2, deadLettered: 1, duplicates: 0 });
     expect(await rowsFor(tenantId)).toBe(2);
     expect(await pendingCount(redis, stream)).toBe(0);
-    const [[, fields]] = (await redis.xrange(`${stream}:dead`, '-', '+')) as [string, string[]][];
+    const entries = (await redis.xrange(`${stream}:dead`, '-', '+')) as [string, string[]][];
+    const fields = entries[0]![1];
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/^rejected by Postgres: /);
     expect(fields[fields.indexOf('fields') + 1]).toContain(poison.id);
   });
