@@ -1,0 +1,195 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createKey,
+  findKey,
+  findKeyForAuth,
+  listKeys,
+  revokeKey,
+  rotateKey,
+  touchLastUsed,
+} from '../../../drizzle/queries/keys.ts';
+import { createTenant } from '../../../drizzle/queries/tenants.ts';
+import { apiKeys } from '../../../drizzle/schema/api-keys.ts';
+import type { Database } from '../../../shared/db/types.ts';
+import { AppError } from '../../../shared/errors/index.ts';
+import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
+import { type Backend, openMigrated } from '../../shared/db/temp-database.ts';
+
+describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', (backend) => {
+  let env: Awaited<ReturnType<typeof openMigrated>>;
+  let db: Database;
+  let tenantId: string;
+  beforeAll(async () => {
+    env = await openMigrated(backend);
+    db = env.handle.primary;
+    tenantId = (await createTenant(db, { name: 'acme', plan: 'pro' })).id;
+  });
+  afterAll(() => env?.dispose());
+
+  it('stores only the hash: the created key authenticates by prefix and its secret hash matches', async () => {
+    const created = await createKey(db, { tenantId, name: 'ci', scopes: ['ocr-cls'] });
+    const parsed = parseApiKey(created.key)!;
+    expect(parsed.prefix).toBe(created.record.prefix);
+    const [stored] = await db.select().from(apiKeys).where(eq(apiKeys.id, created.record.id));
+    expect(JSON.stringify(stored)).not.toContain(parsed.secret);
+
+    const auth = await findKeyForAuth(db, parsed.prefix);
+    expect(auth).not.toBeNull();
+    expect(timingSafeEqualHex(auth!.secretHash, await hashKeySecret(parsed.secret))).toBe(true);
+    expect(auth).toMatchObject({
+      keyId: created.record.id,
+      tenantId,
+      scopes: ['ocr-cls'],
+      expiresAt: null,
+      revokedAt: null,
+      tenant: {
+        id: tenantId,
+        name: 'acme',
+        plan: 'pro',
+        requestsPerMinute: 600,
+        burst: 100,
+        disabled: false,
+      },
+    });
+    // The edge caches it as JSON: it must survive a round trip unchanged.
+    expect(JSON.parse(JSON.stringify(auth))).toEqual(auth);
+  });
+
+  it('finds nothing for an unknown prefix', async () => {
+    expect(await findKeyForAuth(db, 'zzzzzzzzzzzz')).toBeNull();
+  });
+
+  it('rejects bad scopes and past expiry with INVALID_REQUEST', async () => {
+    await expect(createKey(db, { tenantId, scopes: ['bad scope'] })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+    await expect(createKey(db, { tenantId, scopes: [] })).rejects.toBeInstanceOf(AppError);
+    await expect(createKey(db, { tenantId, expiresAt: new Date(Date.now() - 1000) })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+  });
+
+  it('records expiry so the edge can refuse the key after it', async () => {
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const created = await createKey(db, { tenantId, expiresAt });
+    const auth = await findKeyForAuth(db, created.record.prefix);
+    expect(auth!.expiresAt).toBe(expiresAt.toISOString());
+  });
+
+  it('revokes a key, reports the prefix to onKeyChanged, and keeps the first revocation time', async () => {
+    const created = await createKey(db, { tenantId });
+    const changed: string[] = [];
+    const first = await revokeKey(db, created.record.prefix, { onKeyChanged: (p) => void changed.push(p) });
+    expect(first!.alreadyRevoked).toBe(false);
+    expect(changed).toEqual([created.record.prefix]);
+    const auth = await findKeyForAuth(db, created.record.prefix);
+    expect(auth!.revokedAt).toBe(first!.key.revokedAt);
+
+    const again = await revokeKey(db, created.key);
+    expect(again!.alreadyRevoked).toBe(true);
+    expect(again!.key.revokedAt).toBe(first!.key.revokedAt);
+  });
+
+  it('revokes by id too, and returns null for an unknown key', async () => {
+    const created = await createKey(db, { tenantId });
+    expect((await revokeKey(db, created.record.id))!.key.prefix).toBe(created.record.prefix);
+    expect(await revokeKey(db, 'nosuchprefix')).toBeNull();
+  });
+
+  it('does not revoke another tenant’s key when scoped to a tenant', async () => {
+    const other = await createTenant(db, { name: 'other-co' });
+    const created = await createKey(db, { tenantId: other.id });
+    expect(await revokeKey(db, created.record.prefix, { tenantId })).toBeNull();
+    expect((await findKeyForAuth(db, created.record.prefix))!.revokedAt).toBeNull();
+  });
+
+  it('lists active keys newest first without secrets, and revoked ones only when asked', async () => {
+    const t = await createTenant(db, { name: 'lister' });
+    const a = await createKey(db, { tenantId: t.id, name: 'a' });
+    const b = await createKey(db, { tenantId: t.id, name: 'b' });
+    await revokeKey(db, a.record.id);
+    const active = await listKeys(db, t.id);
+    expect(active.map((k) => k.name)).toEqual(['b']);
+    expect(Object.keys(active[0]!)).not.toContain('secretHash');
+    const all = await listKeys(db, t.id, { includeRevoked: true });
+    expect(all.map((k) => k.id).sort()).toEqual([a.record.id, b.record.id].sort());
+  });
+
+  it('rotates: a new key with the same scopes, the old one expiring after the overlap', async () => {
+    const old = await createKey(db, { tenantId, name: 'svc', scopes: ['ocr-det', 'ocr-cls'] });
+    const changed: string[] = [];
+    const before = Date.now();
+    const rotated = await rotateKey(db, old.record.prefix, {
+      overlapSeconds: 3600,
+      onKeyChanged: (p) => void changed.push(p),
+    });
+    expect(rotated).not.toBeNull();
+    expect(parseApiKey(rotated!.key)!.prefix).toBe(rotated!.newKey.prefix);
+    expect(rotated!.newKey).toMatchObject({
+      name: 'svc',
+      scopes: ['ocr-det', 'ocr-cls'],
+      rotatedFromId: old.record.id,
+    });
+    expect(changed).toEqual([old.record.prefix]);
+
+    const oldAuth = await findKeyForAuth(db, old.record.prefix);
+    const oldExpiry = Date.parse(oldAuth!.expiresAt!);
+    // Within the overlap window the old key still works; it stops about an hour from now.
+    expect(oldExpiry).toBeGreaterThan(before + 3_500_000);
+    expect(oldExpiry).toBeLessThan(Date.now() + 3_700_000);
+    expect(oldAuth!.revokedAt).toBeNull();
+    const newAuth = await findKeyForAuth(db, rotated!.newKey.prefix);
+    expect(newAuth!.expiresAt).toBeNull();
+    expect(
+      timingSafeEqualHex(newAuth!.secretHash, await hashKeySecret(parseApiKey(rotated!.key)!.secret)),
+    ).toBe(true);
+  });
+
+  it('rotates with no overlap: the old key expires at once', async () => {
+    const old = await createKey(db, { tenantId });
+    await rotateKey(db, old.record.id, { overlapSeconds: 0 });
+    const oldAuth = await findKeyForAuth(db, old.record.prefix);
+    expect(Date.parse(oldAuth!.expiresAt!)).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
+  it('never extends an existing expiry when rotating', async () => {
+    const soon = new Date(Date.now() + 60_000);
+    const old = await createKey(db, { tenantId, expiresAt: soon });
+    const rotated = await rotateKey(db, old.record.prefix, { overlapSeconds: 86_400 });
+    expect(rotated!.oldKey.expiresAt).toBe(soon.toISOString());
+    expect(rotated!.newKey.expiresAt).toBe(soon.toISOString());
+  });
+
+  it('refuses to rotate a revoked or expired key (CONFLICT) and returns null for an unknown one', async () => {
+    const revoked = await createKey(db, { tenantId });
+    await revokeKey(db, revoked.record.id);
+    await expect(rotateKey(db, revoked.record.prefix, { overlapSeconds: 60 })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    const expired = await createKey(db, { tenantId });
+    await db
+      .update(apiKeys)
+      .set({ expiresAt: sql`now() - interval '1 minute'` })
+      .where(eq(apiKeys.id, expired.record.id));
+    await expect(rotateKey(db, expired.record.prefix, { overlapSeconds: 60 })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect(await rotateKey(db, 'nosuchprefix', { overlapSeconds: 60 })).toBeNull();
+    await expect(rotateKey(db, expired.record.prefix, { overlapSeconds: -1 })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+  });
+
+  it('touches last_used_at for many keys in one call and never moves it backwards', async () => {
+    const a = await createKey(db, { tenantId });
+    const b = await createKey(db, { tenantId });
+    const t1 = new Date('2030-01-01T00:00:00Z');
+    expect(await touchLastUsed(db, [a.record.prefix, b.record.prefix, a.record.prefix], t1)).toBe(2);
+    expect((await findKey(db, a.record.id))!.lastUsedAt).toBe(t1.toISOString());
+    const earlier = new Date('2029-01-01T00:00:00Z');
+    expect(await touchLastUsed(db, [a.record.prefix], earlier)).toBe(0);
+    expect((await findKey(db, a.record.prefix))!.lastUsedAt).toBe(t1.toISOString());
+    expect(await touchLastUsed(db, [])).toBe(0);
+  });
+});

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { migrateDatabase } from '../../../drizzle/migrate.ts';
+import { loadDataConfig } from '../../../shared/config/data.ts';
+import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
+
+/** The CI/local PostgreSQL 15; tests never reach anything but 127.0.0.1. */
+export const PG_ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export function databaseUrl(name: string): string {
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** An empty database of this test file's own on the real PostgreSQL; `drop()` removes it. */
+export async function createEmptyPgDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `aiserve_t_${randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE "${name}"`);
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
+}
+
+export type Backend = 'postgres' | 'pglite';
+
+/** A migrated database through the real client factory, on PostgreSQL 15 or in-memory PGlite. */
+export async function openMigrated(
+  backend: Backend,
+  env: Record<string, string> = {},
+): Promise<{ handle: DatabaseHandle; url: string; dispose(): Promise<void> }> {
+  if (backend === 'pglite') {
+    const handle = await createDatabase(loadDataConfig({ DATABASE_URL: 'memory://', ...env }));
+    await migrateDatabase(handle.primary);
+    return { handle, url: 'memory://', dispose: () => handle.close() };
+  }
+  const empty = await createEmptyPgDatabase();
+  const handle = await createDatabase(
+    loadDataConfig({ DATABASE_URL: empty.url, DATABASE_POOL_MAX: '4', ...env }),
+  );
+  await migrateDatabase(handle.primary);
+  return {
+    handle,
+    url: empty.url,
+    async dispose() {
+      await handle.close();
+      await empty.drop();
+    },
+  };
+}
