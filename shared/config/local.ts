@@ -1,0 +1,15 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** The standalone Upstash REST bridge (`tsx scripts/dev/upstash-bridge.ts`). Documented under "Local services". */
+export const upstashBridgeConfigSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  UPSTASH_BRIDGE_HOST: z.string().default('127.0.0.1'),
+  UPSTASH_BRIDGE_PORT: port.default(8079),
+  /** Bearer token clients must send; generated and printed when unset. */
+  UPSTASH_BRIDGE_TOKEN: z.string().min(8).optional(),
+});
