@@ -36,8 +36,8 @@ export const LAMBDA_BASE_URL = 'https://cloud.lambdalabs.com/api/v1';
 const STATES: Record<string, InstanceStatus> = {
   booting: 'booting',
   active: 'running',
-  // Lambda's own health check failed: the host is up but not serving; readiness decides, so keep it booting.
-  unhealthy: 'booting',
+  // Lambda's own health check failed: the host does not answer; the reconciler replaces failed hosts.
+  unhealthy: 'failed',
   terminating: 'stopping',
   terminated: 'terminated',
   preempted: 'terminated',
