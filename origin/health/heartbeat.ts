@@ -24,6 +24,8 @@ export interface HeartbeatOptions {
   ttlMs: number;
   /** After a failed write the next try comes this soon (capped by the interval). Default 1000. */
   retryMs?: number;
+  /** Bound on each beat; a write still unanswered then counts as failed, so a hung Redis never stops the beats. Default: the interval. */
+  writeTimeoutMs?: number;
   /** Bound on each registry write during drain, so a dead Redis never holds up shutdown. Default 2000. */
   drainWriteTimeoutMs?: number;
 }
@@ -57,6 +59,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     throw new Error(`heartbeat TTL (${ttlMs} ms) must exceed its interval (${intervalMs} ms)`);
   const retryMs = Math.min(options.retryMs ?? 1000, intervalMs);
   const drainWriteTimeoutMs = options.drainWriteTimeoutMs ?? 2000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? intervalMs;
   const startedAt = Math.round(clock.wallNow());
   let state: 'idle' | 'beating' | 'draining' | 'stopped' = 'idle';
   let cancelTimer: (() => void) | null = null;
@@ -69,12 +72,31 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     return { ...identity, status, startedAt, heartbeatAt: Math.round(clock.wallNow()), ...snapshot };
   }
 
+  /** Settles with the work, or rejects after `ms` on the injected clock. */
+  function within<T>(work: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const cancel = clock.setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      work.then(
+        (v) => {
+          cancel();
+          resolve(v);
+        },
+        (err: unknown) => {
+          cancel();
+          reject(err);
+        },
+      );
+    });
+  }
+
   async function write(status: OriginRecord['status']): Promise<boolean> {
     try {
       const rec = await record(status);
       const opts = { ttlMs, nowMs: Math.round(clock.wallNow()) };
-      if (registered) await heartbeatOrigin(redis, rec, opts);
-      else await registerOrigin(redis, rec, opts);
+      await within(
+        registered ? heartbeatOrigin(redis, rec, opts) : registerOrigin(redis, rec, opts),
+        writeTimeoutMs,
+      );
       if (!registered)
         logger.info({ originId: identity.id, url: identity.url }, 'registered in the fleet registry');
       if (failures > 0) logger.info({ originId: identity.id, failures }, 'fleet registry reachable again');
@@ -110,27 +132,16 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     return inFlight;
   }
 
-  function bounded<T>(work: Promise<T>, what: string): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const cancel = clock.setTimeout(() => {
-        logger.warn({ originId: identity.id }, `fleet registry ${what} timed out during drain`);
-        resolve();
-      }, drainWriteTimeoutMs);
-      work.then(
-        () => {
-          cancel();
-          resolve();
-        },
-        (err: unknown) => {
-          cancel();
-          logger.warn(
-            { originId: identity.id, err: err instanceof Error ? err.message : String(err) },
-            `fleet registry ${what} failed during drain`,
-          );
-          resolve();
-        },
+  /** Drain steps never throw and never wait past `drainWriteTimeoutMs`. */
+  async function bounded(work: Promise<unknown>, what: string): Promise<void> {
+    try {
+      await within(work, drainWriteTimeoutMs);
+    } catch (err) {
+      logger.warn(
+        { originId: identity.id, err: err instanceof Error ? err.message : String(err) },
+        `fleet registry ${what} failed during drain`,
       );
-    });
+    }
   }
 
   return {
