@@ -1,0 +1,26 @@
+import type { EdgeCache, Platform } from '../env.ts';
+
+interface WorkersCacheStorage {
+  default: {
+    match(request: Request): Promise<Response | undefined>;
+    put(request: Request, response: Response): Promise<void>;
+    delete(request: Request): Promise<boolean>;
+  };
+}
+
+/** The Cache API's default cache when the runtime has one (workerd), else null. */
+export function workersEdgeCache(): EdgeCache | null {
+  const storage = (globalThis as { caches?: unknown }).caches as WorkersCacheStorage | undefined;
+  if (!storage || typeof storage !== 'object' || !('default' in storage)) return null;
+  const cache = storage.default;
+  return {
+    match: (request) => cache.match(request),
+    put: (request, response) => cache.put(request, response),
+    delete: (request) => cache.delete(request),
+  };
+}
+
+/** Platform of one Workers request: its execution context's `waitUntil`, the Cache API and `Date.now`. */
+export function createWorkersPlatform(ctx: { waitUntil(promise: Promise<unknown>): void }): Platform {
+  return { waitUntil: (p) => ctx.waitUntil(p), edgeCache: workersEdgeCache(), now: () => Date.now() };
+}

@@ -1,0 +1,109 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared/errors/index.ts';
+import type { AppEnv, Platform } from './env.ts';
+import { auth } from './middleware/auth/index.ts';
+import { bodyLimit } from './middleware/body-limit/index.ts';
+import { inferBody } from './middleware/infer-body/index.ts';
+import { rateLimit } from './middleware/rate-limit/index.ts';
+import { requestId } from './middleware/request-id/index.ts';
+import { securityHeaders } from './middleware/security-headers/index.ts';
+import { usage } from './middleware/usage/index.ts';
+import { registerRoutes } from './routes/index.ts';
+import type { Services } from './services.ts';
+
+export interface AppOptions {
+  /** The runtime's waitUntil, Cache API and clock for one request (`adapters/workers.ts`, `adapters/node.ts`). */
+  platform(c: Context<AppEnv>): Platform;
+}
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 405) return 'METHOD_NOT_ALLOWED';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (status >= 400 && status < 500) return 'INVALID_REQUEST';
+  return 'INTERNAL';
+}
+
+/** zod-openapi validation failures as the one JSON error body, naming each bad field. */
+export function validationError(issues: { path: PropertyKey[]; message: string }[], where: string): AppError {
+  const detail = issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+  return new AppError('INVALID_REQUEST', `invalid ${where}: ${detail}`);
+}
+
+/**
+ * The edge app. Middleware order (ARCHITECTURE.md): request id → security headers/CORS → usage (outside auth,
+ * so it records every answer to a valid key) → body limit → infer body → auth → rate limit (which also starts
+ * the cache lookup) → routes. Errors from anywhere are rendered once, by `onError`.
+ */
+export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
+  const { config } = services;
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues, `request ${result.target}`);
+    },
+  });
+
+  app.use('*', async function contextMiddleware(c, next) {
+    c.set('services', services);
+    const platform = options.platform(c);
+    c.set('platform', platform);
+    c.set('startedAt', platform.now());
+    c.set('auth', undefined);
+    c.set('inference', undefined);
+    await next();
+  });
+  app.use('*', requestId());
+  app.use(
+    '*',
+    securityHeaders({ hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS, corsOrigins: config.CORS_ORIGINS }),
+  );
+  app.use('*', usage({ sink: services.usage }));
+  app.use('/v2/*', bodyLimit({ maxBytes: config.MAX_BODY_BYTES }));
+  app.use('/admin/*', bodyLimit({ maxBytes: config.ADMIN_MAX_BODY_BYTES }));
+  app.use('/v2/models/*', inferBody());
+  const authDeps = {
+    keys: services.keys,
+    touch: services.touch,
+    operatorTokenHash: services.operatorTokenHash,
+  };
+  app.use('/v2/models/*', auth({ ...authDeps, scope: 'model' }));
+  app.use('/admin/v1/*', auth({ ...authDeps, scope: 'admin' }));
+  app.use(
+    '*',
+    rateLimit({
+      limiter: services.limiter,
+      fallback: services.fallbackLimiter,
+      failureMode: config.RATE_LIMIT_FAILURE_MODE,
+      ip: { perMinute: config.RATE_LIMIT_IP_PER_MINUTE, burst: config.RATE_LIMIT_IP_BURST },
+      startCacheLookup: services.cacheLookup,
+    }),
+  );
+
+  registerRoutes(app, services);
+
+  app.notFound((c) =>
+    toErrorResponse(new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), c.var.requestId),
+  );
+  app.onError((err, c) => {
+    let error: unknown = err;
+    if (!isAppError(err) && err instanceof HTTPException) {
+      error = new AppError(codeForStatus(err.status), err.message || `HTTP ${err.status}`, { cause: err });
+    }
+    if (!isAppError(error) || error.status >= 500) {
+      const logger = c.var.logger ?? services.logger;
+      logger.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    }
+    const response = toErrorResponse(error, c.var.requestId);
+    if (response.status === 401) response.headers.set('www-authenticate', 'Bearer realm="aiserve"');
+    return response;
+  });
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { loadDataConfig } from '../shared/config/data.ts';
+import { type AppOptions, createApp } from './app.ts';
+import type { AppEnv } from './env.ts';
+import { configFromBindings, createServices, type ServiceDeps, type Services } from './services.ts';
+import { createDatabaseSource, type DatabaseSource } from './store/database-source.ts';
+import { createPostgresDataAccess } from './store/postgres-data.ts';
+
+export interface BuiltEdge {
+  app: OpenAPIHono<AppEnv>;
+  services: Services;
+  database: DatabaseSource | null;
+}
+
+export interface BuildOptions extends AppOptions {
+  /** Workers: one database connection per use (sockets cannot cross requests). */
+  perUseDatabase: boolean;
+  /** Neon driver under Node 20: the `ws` constructor. */
+  webSocket?: unknown;
+  deps?: Omit<ServiceDeps, 'data'>;
+}
+
+/**
+ * The same wiring for both entries (Workers and `npm run edge:node`): config from the bindings, Postgres when
+ * `DATABASE_URL` is set, services, app.
+ */
+export async function buildEdge(env: Record<string, unknown>, options: BuildOptions): Promise<BuiltEdge> {
+  const config = configFromBindings(env);
+  const strings: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
+  const database = strings.DATABASE_URL
+    ? createDatabaseSource(loadDataConfig(strings), {
+        perUse: options.perUseDatabase,
+        webSocket: options.webSocket,
+      })
+    : null;
+  const services = await createServices(config, {
+    ...options.deps,
+    data: database ? createPostgresDataAccess(database) : null,
+  });
+  const app = createApp(services, { platform: options.platform });
+  return { app, services, database };
+}

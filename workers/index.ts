@@ -1,0 +1,57 @@
+import type { ExportedHandler, ScheduledController } from '@cloudflare/workers-types';
+import type { ExecutionContext } from 'hono';
+import { AppError } from '../shared/errors/app-error.ts';
+import { toErrorResponse } from '../shared/errors/index.ts';
+import { createWorkersPlatform } from './adapters/workers.ts';
+import { type BuiltEdge, buildEdge } from './build.ts';
+import type { Bindings } from './env.ts';
+
+// One app and one set of services per isolate: caches, limiter buckets and the Redis client are reused by
+// every request the isolate serves.
+let built: Promise<BuiltEdge> | null = null;
+
+function edgeFor(env: Bindings): Promise<BuiltEdge> {
+  if (!built) {
+    built = buildEdge(env, {
+      perUseDatabase: true,
+      platform: (c) => createWorkersPlatform(c.executionCtx),
+    });
+    // A bad configuration is reported on every request until fixed (a redeploy), not cached as a crash.
+    built.catch(() => {
+      built = null;
+    });
+  }
+  return built;
+}
+
+async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
+  let edge: BuiltEdge;
+  try {
+    edge = await edgeFor(env);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        service: 'aiserve-edge',
+        msg: 'edge configuration invalid',
+        err: String(err),
+      }),
+    );
+    return toErrorResponse(new AppError('INTERNAL', 'edge is misconfigured; see the worker logs'));
+  }
+  return edge.app.fetch(request, env, ctx);
+}
+
+async function scheduledHandler(controller: ScheduledController, env: Bindings): Promise<void> {
+  const edge = await edgeFor(env);
+  // The fleet reconcile (control plane, workers/control/reconcile.ts) is wired here once it exists.
+  edge.services.logger.info(
+    { cron: controller.cron },
+    'scheduled: fleet reconcile is not built yet; nothing to do',
+  );
+}
+
+export default {
+  fetch: fetchHandler as unknown as ExportedHandler<Bindings>['fetch'],
+  scheduled: scheduledHandler as unknown as ExportedHandler<Bindings>['scheduled'],
+} satisfies ExportedHandler<Bindings>;

@@ -1,0 +1,138 @@
+import type { MiddlewareHandler } from 'hono';
+import { AppError } from '../../../shared/errors/index.ts';
+import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
+import type { AppEnv, AuthContext } from '../../env.ts';
+import type { AuthKeyRecord } from '../../store/auth-record.ts';
+import type { KeyCache } from './key-cache.ts';
+import type { TouchBatcher } from './touch-batcher.ts';
+
+export type { AuthContext } from '../../env.ts';
+
+export interface AuthOptions {
+  keys: KeyCache;
+  touch: TouchBatcher | null;
+  /** `ADMIN_TOKEN`'s SHA-256 hex, or null when operator access is off. Only for `scope: 'admin'`. */
+  operatorTokenHash: string | null;
+  /**
+   * `model`: the key must carry the model named in the path (or `*`); `admin`: the operator token, or a key
+   * with the `admin` scope (acting on its own tenant); `any`: any valid key.
+   */
+  scope: 'model' | 'admin' | 'any';
+}
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)/;
+
+function bearer(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+function modelFromPath(path: string): string | null {
+  const match = MODEL_PATH.exec(path);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return null;
+  }
+}
+
+export function authContextOf(record: AuthKeyRecord): AuthContext {
+  return {
+    keyId: record.keyId,
+    tenantId: record.tenantId,
+    prefix: record.prefix,
+    scopes: record.scopes,
+    plan: record.tenant.plan,
+    requestsPerMinute: record.tenant.requestsPerMinute,
+    burst: record.tenant.burst,
+    operator: false,
+  };
+}
+
+/** Why a stored key cannot be used now, or null when it can. Expiry is checked per request, not cached. */
+export function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | null {
+  if (record.revokedAt !== null) return new AppError('UNAUTHENTICATED', 'API key has been revoked');
+  if (record.expiresAt !== null) {
+    const expires = Date.parse(record.expiresAt);
+    if (!Number.isNaN(expires) && expires <= nowMs) {
+      return new AppError('UNAUTHENTICATED', `API key expired at ${new Date(expires).toISOString()}`);
+    }
+  }
+  if (record.tenant.disabled) return new AppError('FORBIDDEN', 'tenant is disabled');
+  return null;
+}
+
+/**
+ * Authenticates `Authorization: Bearer <key>` and authorises it for the route: 401 for a missing, malformed,
+ * unknown, wrong, expired or revoked key; 403 for a disabled tenant or a model (or the admin API) outside the
+ * key's scopes. Sets `c.var.auth`.
+ *
+ * @example
+ * app.use('/v2/models/*', auth({ keys, touch, operatorTokenHash: null, scope: 'model' }));
+ */
+export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
+  return async function authMiddleware(c, next) {
+    const presented = bearer(c.req.header('authorization'));
+    if (!presented) {
+      throw new AppError('UNAUTHENTICATED', 'missing "Authorization: Bearer <api key>" header');
+    }
+    const { metrics } = c.var.services;
+    if (options.scope === 'admin' && options.operatorTokenHash && !presented.startsWith('ais_')) {
+      const hash = await hashKeySecret(presented);
+      if (!timingSafeEqualHex(hash, options.operatorTokenHash)) {
+        metrics.inc('edge_auth_failures_total');
+        throw new AppError('UNAUTHENTICATED', 'invalid admin token');
+      }
+      c.set('auth', {
+        keyId: null,
+        tenantId: null,
+        prefix: null,
+        scopes: ['admin'],
+        plan: 'operator',
+        requestsPerMinute: 6_000,
+        burst: 1_000,
+        operator: true,
+      });
+      await next();
+      return;
+    }
+    const parsed = parseApiKey(presented);
+    if (!parsed) {
+      metrics.inc('edge_auth_failures_total');
+      throw new AppError('UNAUTHENTICATED', 'malformed API key (expected ais_live_<prefix>_<secret>)');
+    }
+    let record: AuthKeyRecord | null;
+    try {
+      record = await options.keys.find(parsed.prefix);
+    } catch (err) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', 'key store (Postgres) is unreachable', {
+        cause: err,
+        retryAfterSeconds: 5,
+      });
+    }
+    const hash = await hashKeySecret(parsed.secret);
+    if (!record || !timingSafeEqualHex(hash, record.secretHash)) {
+      metrics.inc('edge_auth_failures_total');
+      throw new AppError('UNAUTHENTICATED', 'invalid API key');
+    }
+    const rejection = keyRejection(record, c.var.platform.now());
+    if (rejection) {
+      metrics.inc('edge_auth_failures_total');
+      throw rejection;
+    }
+    if (options.scope === 'model') {
+      const model = c.var.inference?.model ?? modelFromPath(c.req.path);
+      if (model !== null && !record.scopes.includes('*') && !record.scopes.includes(model)) {
+        throw new AppError('FORBIDDEN', `API key is not allowed to use model "${model}"`);
+      }
+    } else if (options.scope === 'admin' && !record.scopes.includes('admin')) {
+      throw new AppError('FORBIDDEN', 'API key lacks the "admin" scope required by the admin API');
+    }
+    c.set('auth', authContextOf(record));
+    const write = options.touch?.mark(record.prefix);
+    if (write) c.var.platform.waitUntil(write);
+    await next();
+  };
+}

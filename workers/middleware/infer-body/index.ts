@@ -1,0 +1,59 @@
+import type { MiddlewareHandler } from 'hono';
+import { AppError } from '../../../shared/errors/index.ts';
+import type { AppEnv } from '../../env.ts';
+import { parseInferBody } from './parse.ts';
+
+export { batchItems, parseInferBody } from './parse.ts';
+
+const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
+
+function decodeSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AppError('INVALID_REQUEST', `${what} in the path is not valid percent-encoding`);
+  }
+}
+
+/**
+ * Reads and parses `POST /v2/models/{m}[/versions/{v}]/infer` bodies before auth and rate limiting, which
+ * need the model and the batch size (`items`, the limiter's cost). Sets `c.var.inference`; other paths pass.
+ *
+ * @example
+ * app.use('/v2/models/*', inferBody());
+ */
+export function inferBody(): MiddlewareHandler<AppEnv> {
+  return async function inferBodyMiddleware(c, next) {
+    const match = c.req.method === 'POST' ? INFER_PATH.exec(c.req.path) : null;
+    if (!match) {
+      await next();
+      return;
+    }
+    const contentType = (c.req.header('content-type') ?? 'application/json').toLowerCase();
+    const binary = c.req.header('inference-header-content-length') !== undefined;
+    if (!contentType.startsWith('application/json') && !contentType.startsWith('application/octet-stream')) {
+      throw new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `content-type "${contentType}" is not supported: send application/json, or application/octet-stream with Inference-Header-Content-Length`,
+      );
+    }
+    if (contentType.startsWith('application/octet-stream') && !binary) {
+      throw new AppError(
+        'INVALID_REQUEST',
+        'application/octet-stream bodies need Inference-Header-Content-Length',
+      );
+    }
+    const rawBody = new Uint8Array(await c.req.arrayBuffer());
+    const parsed = parseInferBody(rawBody, c.req.header('inference-header-content-length'));
+    c.set('inference', {
+      model: decodeSegment(match[1]!, 'model name'),
+      version: match[2] === undefined ? null : decodeSegment(match[2], 'model version'),
+      rawBody,
+      contentType,
+      headerLength: parsed.headerLength,
+      request: parsed.request,
+      items: parsed.items,
+    });
+    await next();
+  };
+}

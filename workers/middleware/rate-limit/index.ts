@@ -1,0 +1,121 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { AppError, toErrorResponse } from '../../../shared/errors/index.ts';
+import type { AppEnv, CacheLookupStarter } from '../../env.ts';
+import { type LimitResult, type RateLimiter, refillIntervalMs } from '../../store/rate-limiter.ts';
+import { responseHeaders } from '../response-headers.ts';
+
+export interface RateLimitOptions {
+  /** The shared limiter (Upstash over Redis), or the in-memory one when no Redis is configured. */
+  limiter: RateLimiter;
+  /** Used when `limiter` fails and `failureMode` is `open`: the per-isolate bucket. */
+  fallback: RateLimiter;
+  failureMode: 'open' | 'closed';
+  /** Limits for requests without a key, per `CF-Connecting-IP`. */
+  ip: { perMinute: number; burst: number };
+  /** Started in the same tick as the limiter call, so both share one pipelined Redis round trip. */
+  startCacheLookup?: CacheLookupStarter | null;
+}
+
+interface Bucket {
+  identifier: string;
+  perMinute: number;
+  burst: number;
+}
+
+function bucketFor(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
+  const auth = c.var.auth;
+  if (auth?.keyId) {
+    return { identifier: `key:${auth.keyId}`, perMinute: auth.requestsPerMinute, burst: auth.burst };
+  }
+  if (auth?.operator) return { identifier: 'operator', perMinute: auth.requestsPerMinute, burst: auth.burst };
+  const address = c.req.header('cf-connecting-ip')?.trim() || 'unknown';
+  return { identifier: `ip:${address.slice(0, 64)}`, ...ip };
+}
+
+function setHeaders(headers: Headers, result: LimitResult, nowMs: number): void {
+  const resetSeconds = Math.max(0, Math.ceil((result.reset - nowMs) / 1000));
+  headers.set('ratelimit-limit', String(result.limit));
+  headers.set('ratelimit-remaining', String(result.remaining));
+  headers.set('ratelimit-reset', String(resetSeconds));
+  headers.set('x-ratelimit-limit', String(result.limit));
+  headers.set('x-ratelimit-remaining', String(result.remaining));
+  headers.set('x-ratelimit-reset', String(Math.ceil(result.reset / 1000)));
+}
+
+/** Seconds until `cost` tokens are back: the next refill plus one interval per further missing token. */
+export function retryAfterSeconds(
+  result: LimitResult,
+  cost: number,
+  perMinute: number,
+  nowMs: number,
+): number {
+  const missing = Math.max(1, cost - result.remaining);
+  const ms = Math.max(0, result.reset - nowMs) + (missing - 1) * refillIntervalMs(perMinute);
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/**
+ * Token-bucket limits per key (the tenant plan's rate and burst) or per client IP without a key; a request
+ * costs its batch size. `RateLimit-*` and `X-RateLimit-*` go on every response it lets through or refuses;
+ * a refusal is 429 with `Retry-After`. If Redis fails, `open` falls back to the isolate's own bucket and
+ * `closed` answers 503 naming Redis; both are counted and logged.
+ *
+ * @example
+ * app.use('/v2/*', rateLimit({ limiter, fallback, failureMode: 'open', ip: { perMinute: 120, burst: 60 } }));
+ */
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  return async function rateLimitMiddleware(c, next) {
+    const { metrics } = c.var.services;
+    const bucket = bucketFor(c, options.ip);
+    const cost = c.var.inference?.items ?? 1;
+    if (cost > bucket.burst) {
+      throw new AppError(
+        'INVALID_REQUEST',
+        `a batch of ${cost} items exceeds this key's burst of ${bucket.burst} items per request; split it`,
+      );
+    }
+    const request = { ...bucket, cost };
+    const pending = options.limiter.limit(request);
+    // Same tick as the limiter's Redis command: auto-pipelining sends both in one round trip.
+    const lookup = options.startCacheLookup?.(c);
+    if (lookup) {
+      lookup.catch(() => {});
+      c.set('cacheLookup', lookup);
+    }
+    let result: LimitResult;
+    try {
+      result = await pending;
+    } catch (err) {
+      metrics.inc('edge_rate_limit_redis_failures_total');
+      if (options.failureMode === 'closed') {
+        metrics.inc('edge_rate_limit_fail_closed_total');
+        c.var.logger.error({ err, bucket: bucket.identifier }, 'rate limiter unavailable; refusing (closed)');
+        throw new AppError('DEPENDENCY_UNAVAILABLE', 'rate limiter (Redis) is unreachable', {
+          cause: err,
+          retryAfterSeconds: 5,
+        });
+      }
+      metrics.inc('edge_rate_limit_fail_open_total');
+      c.var.logger.warn(
+        { err, bucket: bucket.identifier },
+        'rate limiter unavailable; using isolate limiter',
+      );
+      result = await options.fallback.limit(request);
+    }
+    const now = c.var.platform.now();
+    if (!result.success) {
+      metrics.inc('edge_rate_limited_total');
+      const retryAfter = retryAfterSeconds(result, cost, bucket.perMinute, now);
+      const error = new AppError(
+        'RATE_LIMITED',
+        `rate limit exceeded: ${result.remaining} of ${result.limit} tokens left, this request costs ${cost}`,
+        { retryAfterSeconds: retryAfter },
+      );
+      const response = toErrorResponse(error, c.var.requestId);
+      setHeaders(response.headers, result, now);
+      return response;
+    }
+    await next();
+    setHeaders(responseHeaders(c), result, now);
+  };
+}

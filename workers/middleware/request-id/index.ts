@@ -1,0 +1,62 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../../env.ts';
+import { responseHeaders } from '../response-headers.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+function randomHex(bytes: number): string {
+  let out = '';
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+export interface TraceContext {
+  traceId: string;
+  /** The edge's own span id, the parent of the origin's span. */
+  spanId: string;
+  /** `00-<traceId>-<spanId>-<flags>`: what the edge forwards to the origin. */
+  traceparent: string;
+}
+
+/**
+ * Continues a W3C `traceparent` (version 00, non-zero ids) with a new span id for the edge, or starts a sampled
+ * trace. Anything malformed starts a new one rather than failing the request.
+ */
+export function continueTrace(header: string | undefined): TraceContext {
+  const match = header ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
+  const spanId = randomHex(8);
+  if (match && match[1] !== 'ff' && !/^0+$/.test(match[2]!) && !/^0+$/.test(match[3]!)) {
+    const traceId = match[2]!;
+    return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${match[4]}` };
+  }
+  const traceId = randomHex(16);
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
+/** The caller's `X-Request-Id` when it is 8–128 characters of `[A-Za-z0-9._:-]`, else a new UUID. */
+export function acceptRequestId(header: string | undefined): string {
+  return header && REQUEST_ID.test(header) ? header : crypto.randomUUID();
+}
+
+/**
+ * Assigns `requestId`, `traceparent`, `traceId` and a request-scoped logger; echoes `X-Request-Id` and the
+ * edge's `traceparent` on every response, errors included.
+ *
+ * @example
+ * app.use('*', requestId());
+ */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestIdMiddleware(c, next) {
+    const id = acceptRequestId(c.req.header('x-request-id'));
+    const trace = continueTrace(c.req.header('traceparent'));
+    c.set('requestId', id);
+    c.set('traceparent', trace.traceparent);
+    c.set('traceId', trace.traceId);
+    c.set('logger', c.var.services.logger.child({ requestId: id, traceId: trace.traceId }));
+    await next();
+    const headers = responseHeaders(c);
+    headers.set('x-request-id', id);
+    headers.set('traceparent', trace.traceparent);
+  };
+}

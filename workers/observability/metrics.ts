@@ -1,0 +1,34 @@
+/**
+ * Per-isolate counters (Workers have no shared process to scrape). Exposed to operators at
+ * `GET /admin/v1/metrics` and logged; names follow Prometheus conventions so a scraper can be added later.
+ */
+export type CounterName =
+  | 'edge_requests_total'
+  | 'edge_auth_cache_hits_memory_total'
+  | 'edge_auth_cache_hits_redis_total'
+  | 'edge_auth_db_lookups_total'
+  | 'edge_auth_failures_total'
+  | 'edge_rate_limited_total'
+  | 'edge_rate_limit_redis_failures_total'
+  | 'edge_rate_limit_fail_open_total'
+  | 'edge_rate_limit_fail_closed_total'
+  | 'edge_usage_events_total'
+  | 'edge_usage_failures_total'
+  | 'edge_redis_errors_total';
+
+export interface EdgeMetrics {
+  inc(name: CounterName, by?: number): void;
+  snapshot(): Record<string, number>;
+}
+
+export function createMetrics(): EdgeMetrics {
+  const counters = new Map<string, number>();
+  return {
+    inc(name, by = 1) {
+      counters.set(name, (counters.get(name) ?? 0) + by);
+    },
+    snapshot() {
+      return Object.fromEntries(counters);
+    },
+  };
+}

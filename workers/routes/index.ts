@@ -1,0 +1,9 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env.ts';
+import type { Services } from '../services.ts';
+import { registerHealth } from './health.ts';
+
+/** Every route the edge serves, in one place. */
+export function registerRoutes(app: OpenAPIHono<AppEnv>, _services: Services): void {
+  registerHealth(app);
+}

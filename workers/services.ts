@@ -1,0 +1,139 @@
+import { Redis } from '@upstash/redis';
+import { type EdgeConfig, edgeConfigSchema } from '../shared/config/edge.ts';
+import { loadConfig } from '../shared/config/load.ts';
+import { hashKeySecret } from '../shared/keys/api-key.ts';
+import type { Bindings, CacheLookupStarter } from './env.ts';
+import { createKeyCache, type KeyCache } from './middleware/auth/key-cache.ts';
+import { createTouchBatcher, type TouchBatcher } from './middleware/auth/touch-batcher.ts';
+import { createLogger, type EdgeLogger } from './observability/logger.ts';
+import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
+import type { DataAccess } from './store/data-access.ts';
+import { createMemoryRateLimiter } from './store/memory-rate-limiter.ts';
+import type { RateLimiter } from './store/rate-limiter.ts';
+import { createUpstashRateLimiter } from './store/upstash-rate-limiter.ts';
+import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './store/usage-sink.ts';
+
+/** Everything the app needs, built once per isolate (Workers) or process (Node). */
+export interface Services {
+  config: EdgeConfig;
+  logger: EdgeLogger;
+  metrics: EdgeMetrics;
+  /** `@upstash/redis` with auto-pipelining; null without `UPSTASH_REDIS_REST_URL` (in-memory stores). */
+  redis: Redis | null;
+  /** Postgres; null when no database is configured (auth then answers 503 naming Postgres on a cold key). */
+  data: DataAccess | null;
+  keys: KeyCache;
+  touch: TouchBatcher | null;
+  limiter: RateLimiter;
+  fallbackLimiter: RateLimiter;
+  usage: UsageSink;
+  /** SHA-256 of `ADMIN_TOKEN`, compared in constant time; null disables operator access. */
+  operatorTokenHash: string | null;
+  /** The response-cache lookup the rate-limit middleware starts (EDGE-ROUTING's cache layer), if any. */
+  cacheLookup: CacheLookupStarter | null;
+  /** Epoch ms. */
+  now(): number;
+}
+
+export interface ServiceDeps {
+  /** Postgres access; `null` runs without a database. */
+  data: DataAccess | null;
+  now?: () => number;
+  logWrite?: (line: string) => void;
+  /** Replaces the Redis client built from the config (tests count round trips through their own). */
+  redis?: Redis | null;
+}
+
+/** Only string bindings are configuration; anything else (a KV or service binding) is not read here. */
+export function configFromBindings(env: Bindings | Record<string, unknown>): EdgeConfig {
+  const strings: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
+  return loadConfig(edgeConfigSchema, strings, 'edge');
+}
+
+export function createRedis(config: EdgeConfig): Redis | null {
+  if (!config.UPSTASH_REDIS_REST_URL) return null;
+  return new Redis({
+    url: config.UPSTASH_REDIS_REST_URL,
+    token: config.UPSTASH_REDIS_REST_TOKEN ?? '',
+    enableAutoPipelining: true,
+    // One quick retry: the edge prefers its fallbacks (isolate limiter, Postgres) to waiting on Redis.
+    retry: { retries: 1, backoff: () => 20 },
+    signal: () => AbortSignal.timeout(config.REDIS_TIMEOUT_MS),
+    latencyLogging: false,
+  });
+}
+
+/**
+ * Builds the services from configuration. Without Redis every store is the in-isolate one (same interfaces):
+ * auth cache memory-only, limiter per isolate, usage buffered and inserted into Postgres in batches.
+ */
+export async function createServices(config: EdgeConfig, deps: ServiceDeps): Promise<Services> {
+  const now = deps.now ?? (() => Date.now());
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    write: deps.logWrite,
+    base: { env: config.ENVIRONMENT },
+  });
+  const metrics = createMetrics();
+  const redis = deps.redis !== undefined ? deps.redis : createRedis(config);
+  const data = deps.data;
+  const keys = createKeyCache({
+    lookup: async (prefix) => {
+      if (!data) throw new Error('no database configured (DATABASE_URL)');
+      return data.findKeyForAuth(prefix);
+    },
+    redis,
+    memoryTtlMs: config.AUTH_MEMORY_TTL_MS,
+    negativeTtlMs: config.AUTH_NEGATIVE_TTL_MS,
+    redisTtlSeconds: config.AUTH_REDIS_TTL_SECONDS,
+    now,
+    metrics,
+    logger,
+  });
+  const touch = data
+    ? createTouchBatcher({
+        intervalMs: config.AUTH_TOUCH_INTERVAL_MS,
+        now,
+        write: (ids) => data.touchKeys(ids),
+        onError: (err) => logger.warn({ err }, 'last_used_at update failed'),
+      })
+    : null;
+  const fallbackLimiter = createMemoryRateLimiter({ now });
+  const limiter = redis
+    ? createUpstashRateLimiter({ redis, timeoutMs: config.REDIS_TIMEOUT_MS })
+    : fallbackLimiter;
+  let usage: UsageSink;
+  if (redis) usage = createRedisUsageSink(redis);
+  else if (data) {
+    usage = createBufferedUsageSink({
+      insert: (events) => data.insertUsage(events),
+      batchSize: config.USAGE_BATCH_SIZE,
+      flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
+      now,
+      onDropped: (count, err) => logger.error({ count, err }, 'usage events dropped: Postgres unreachable'),
+    });
+  } else {
+    usage = {
+      record: async () => {
+        throw new Error('usage events have nowhere to go: configure Redis or a database');
+      },
+      flush: async () => {},
+    };
+  }
+  return {
+    config,
+    logger,
+    metrics,
+    redis,
+    data,
+    keys,
+    touch,
+    limiter,
+    fallbackLimiter,
+    usage,
+    operatorTokenHash: config.ADMIN_TOKEN ? await hashKeySecret(config.ADMIN_TOKEN) : null,
+    cacheLookup: null,
+    now,
+  };
+}
