@@ -43,6 +43,16 @@ export function timeQueries(
         });
       }
     };
+    // node-postgres' pool.query calls client.query with a callback rather than awaiting a promise.
+    const last = args.length - 1;
+    if (last >= 0 && typeof args[last] === 'function') {
+      const callback = args[last] as QueryFn;
+      args[last] = (...cbArgs: unknown[]) => {
+        report();
+        return callback(...cbArgs);
+      };
+      return fn.apply(this, args);
+    }
     const result = fn.apply(this, args);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<unknown>).then(report, report);
