@@ -13,3 +13,19 @@ export const upstashBridgeConfigSchema = z.object({
   /** Bearer token clients must send; generated and printed when unset. */
   UPSTASH_BRIDGE_TOKEN: z.string().min(8).optional(),
 });
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+/** The standalone Neon WebSocket proxy (`tsx scripts/dev/neon-ws-proxy.ts`). */
+export const neonWsProxyConfigSchema = z.object({
+  NEON_WS_PROXY_HOST: z.string().default('127.0.0.1'),
+  NEON_WS_PROXY_PORT: port.default(5433),
+  /** The Postgres the proxy pipes every connection to. */
+  NEON_WS_PROXY_TARGET: hostPort.prefault('127.0.0.1:5432'),
+});
