@@ -122,6 +122,8 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
       metrics.inc('edge_auth_failures_total');
       throw rejection;
     }
+    // Set before the scope check so a refused request of a valid key still gets its usage event.
+    c.set('auth', authContextOf(record));
     if (options.scope === 'model') {
       const model = c.var.inference?.model ?? modelFromPath(c.req.path);
       if (model !== null && !record.scopes.includes('*') && !record.scopes.includes(model)) {
@@ -130,7 +132,6 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     } else if (options.scope === 'admin' && !record.scopes.includes('admin')) {
       throw new AppError('FORBIDDEN', 'API key lacks the "admin" scope required by the admin API');
     }
-    c.set('auth', authContextOf(record));
     const write = options.touch?.mark(record.prefix);
     if (write) c.var.platform.waitUntil(write);
     await next();
