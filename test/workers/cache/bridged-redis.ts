@@ -4,6 +4,18 @@ import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/ups
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * The edge-routing suites use their own logical database: the fleet registry's keys (`aiserve:origins`) are
+ * fixed names, and other suites running in parallel must never see these tests' origins.
+ */
+export const EDGE_ROUTING_TEST_DB = 13;
+
+function withDatabase(url: string, db: number): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
 export interface BridgedRedis {
   bridge: UpstashBridge;
   redis: Redis;
@@ -18,7 +30,10 @@ export interface BridgedRedis {
 export async function startBridgedRedis(
   options: { autoPipelining?: boolean; namespace?: string } = {},
 ): Promise<BridgedRedis> {
-  const bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token: randomBytes(16).toString('hex') });
+  const bridge = await startUpstashBridge({
+    redisUrl: withDatabase(REDIS_URL, EDGE_ROUTING_TEST_DB),
+    token: randomBytes(16).toString('hex'),
+  });
   const redis = new Redis({
     url: bridge.url,
     token: bridge.token,

@@ -1,0 +1,249 @@
+import { AppError } from '../../shared/errors/index.ts';
+import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
+import { signRequest } from '../../shared/signing/index.ts';
+import type { BreakerRegistry } from './breaker.ts';
+import type { Deadline } from './deadline.ts';
+import type { OriginSource } from './origin-source.ts';
+import { pickOrigin } from './picker.ts';
+import { type AttemptOutcome, planRetry, type RetryPolicy } from './retry.ts';
+
+/** Request headers the origin needs; everything else from the client stays at the edge. */
+export const FORWARDED_REQUEST_HEADERS = [
+  'content-type',
+  'inference-header-content-length',
+  'traceparent',
+  'tracestate',
+  'x-request-id',
+] as const;
+
+/** Hop-by-hop and framing headers that describe the origin connection, not the answer. */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  // fetch has already decoded the body.
+  'content-encoding',
+  'proxy-connection',
+  'upgrade',
+]);
+
+export interface SigningKey {
+  keyId: string;
+  secret: string;
+}
+
+/** Parses `ORIGIN_SIGNING_KEY` (`keyId:secret`). */
+export function parseSigningKey(spec: string): SigningKey {
+  const idx = spec.indexOf(':');
+  if (idx <= 0 || idx === spec.length - 1) throw new Error('ORIGIN_SIGNING_KEY must be keyId:secret');
+  return { keyId: spec.slice(0, idx), secret: spec.slice(idx + 1) };
+}
+
+export interface OriginRequest {
+  method: 'GET' | 'POST';
+  /** Path and query sent to the origin, e.g. `/v2/models/m/infer`. */
+  path: string;
+  body: Uint8Array | null;
+  headers: Partial<Record<(typeof FORWARDED_REQUEST_HEADERS)[number], string>>;
+  model: string;
+  version: string | null;
+  deadline: Deadline;
+  /** The client went away: stop trying. */
+  signal?: AbortSignal;
+}
+
+/** The origin's answer, buffered (it may be cached and shared by coalesced callers). */
+export interface OriginResponse {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+  originId: string;
+  attempts: number;
+}
+
+export interface AttemptEvent {
+  originId: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  durationMs: number;
+}
+
+export interface OriginClientOptions {
+  source: OriginSource;
+  breakers: BreakerRegistry;
+  /** Null sends unsigned requests (an origin with `ORIGIN_AUTH=off`). */
+  signing: SigningKey | null;
+  retry: RetryPolicy;
+  /** Cap on one attempt, so a hung origin costs a slice of the deadline and the retry still fits. */
+  attemptTimeoutMs: number;
+  /** The edge's region, preferred when picking. */
+  region: string | null;
+  fetch?: typeof fetch;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  onAttempt?: (event: AttemptEvent) => void;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+type Attempt =
+  | { kind: 'response'; status: number; response: OriginResponse }
+  | { kind: 'transport' }
+  | { kind: 'timeout' };
+
+/**
+ * Sends requests to the origin fleet: picks an origin (P2C, breaker-aware), signs the request with
+ * `shared/signing`, gives each attempt what is left of the deadline (at most `attemptTimeoutMs`), and retries
+ * retryable failures on another origin with full-jitter backoff while the deadline allows. Origin 4xx come
+ * back unchanged; a 5xx comes back unchanged when no retry is possible. Failures with no answer at all are
+ * typed: 503 NO_HEALTHY_ORIGIN (with Retry-After) or 504 DEADLINE_EXCEEDED.
+ */
+export class OriginClient {
+  readonly #options: OriginClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #random: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #inflight = new Map<string, number>();
+
+  constructor(options: OriginClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? defaultSleep;
+  }
+
+  get breakers(): BreakerRegistry {
+    return this.#options.breakers;
+  }
+
+  async send(request: OriginRequest): Promise<OriginResponse> {
+    const { breakers, retry } = this.#options;
+    const tried: string[] = [];
+    const failures: string[] = [];
+    let lastResponse: OriginResponse | null = null;
+    for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+      if (request.signal?.aborted) throw new AppError('INVALID_REQUEST', 'the client closed the request');
+      if (request.deadline.expired()) throw request.deadline.exceeded(`model '${request.model}'`);
+      const origins = await this.#options.source.list();
+      const origin = pickOrigin({
+        origins,
+        model: request.model,
+        version: request.version,
+        region: this.#options.region,
+        tried,
+        isAvailable: (id) => breakers.isAvailable(id),
+        localInflight: (id) => this.#inflight.get(id) ?? 0,
+        random: this.#random,
+      });
+      if (!origin) {
+        if (lastResponse) return lastResponse;
+        throw this.#noOrigin(request, origins, failures);
+      }
+      tried.push(origin.id);
+      const started = Date.now();
+      const result = await breakers.execute(origin.id, () => this.#attempt(origin, request, attempt));
+      const outcome: AttemptOutcome =
+        result.kind === 'response' ? { kind: 'response', status: result.status } : result;
+      this.#options.onAttempt?.({ originId: origin.id, attempt, outcome, durationMs: Date.now() - started });
+      if (result.kind === 'response') {
+        lastResponse = result.response;
+        failures.push(`${origin.id}: HTTP ${result.status}`);
+      } else {
+        failures.push(`${origin.id}: ${result.kind === 'transport' ? 'connection failed' : result.kind}`);
+      }
+      const plan = planRetry({
+        attemptsMade: attempt,
+        outcome,
+        remainingMs: request.deadline.remainingMs(),
+        policy: retry,
+        random: this.#random,
+      });
+      if (!plan.retry) {
+        if (lastResponse && result.kind === 'response') return lastResponse;
+        if (plan.reason === 'deadline' || request.deadline.expired()) {
+          throw request.deadline.exceeded(`model '${request.model}' (${failures.join('; ')})`);
+        }
+        if (lastResponse) return lastResponse;
+        break;
+      }
+      await this.#sleep(plan.delayMs, request.signal);
+    }
+    throw this.#noOrigin(request, null, failures);
+  }
+
+  #noOrigin(request: OriginRequest, origins: OriginRecord[] | null, failures: string[]): AppError {
+    const wait = origins ? this.#options.breakers.msUntilAnyTrial(origins.map((o) => o.id)) : null;
+    const retryAfterSeconds = Math.max(1, Math.ceil((wait ?? 1_000) / 1000));
+    const why =
+      failures.length > 0
+        ? `every attempt failed (${failures.join('; ')})`
+        : origins && origins.length > 0
+          ? 'every origin serving it is down or its circuit breaker is open'
+          : 'no origin is registered';
+    return new AppError('NO_HEALTHY_ORIGIN', `no healthy origin for model '${request.model}': ${why}`, {
+      retryAfterSeconds,
+    });
+  }
+
+  async #attempt(origin: OriginRecord, request: OriginRequest, attempt: number): Promise<Attempt> {
+    const url = new URL(request.path, origin.url);
+    const headers = new Headers();
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = request.headers[name];
+      if (value) headers.set(name, value);
+    }
+    if (this.#options.signing) {
+      const signed = await signRequest({
+        method: request.method,
+        pathWithQuery: url.pathname + url.search,
+        body: request.body,
+        keyId: this.#options.signing.keyId,
+        secret: this.#options.signing.secret,
+      });
+      for (const [k, v] of Object.entries(signed)) headers.set(k, v);
+    }
+    const { signal: timeoutSignal } = request.deadline.attemptSignal(this.#options.attemptTimeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeoutSignal, request.signal]) : timeoutSignal;
+    this.#inflight.set(origin.id, (this.#inflight.get(origin.id) ?? 0) + 1);
+    try {
+      const response = await this.#fetch(url, {
+        method: request.method,
+        headers,
+        body: request.body ? (request.body as Uint8Array<ArrayBuffer>) : null,
+        signal,
+        redirect: 'manual',
+      });
+      // Read the whole body inside the attempt: a connection lost mid-body is a failed attempt, retried.
+      const body = new Uint8Array(await response.arrayBuffer());
+      const out = new Headers();
+      response.headers.forEach((value, name) => {
+        if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.set(name, value);
+      });
+      return {
+        kind: 'response',
+        status: response.status,
+        response: { status: response.status, headers: out, body, originId: origin.id, attempts: attempt },
+      };
+    } catch {
+      if (request.signal?.aborted) throw new AppError('INVALID_REQUEST', 'the client closed the request');
+      if (timeoutSignal.aborted) return { kind: 'timeout' };
+      // fetch rejects with a TypeError for refused, reset and lost connections (Node and workerd alike);
+      // whatever the runtime's wording, the origin did not answer.
+      return { kind: 'transport' };
+    } finally {
+      const left = (this.#inflight.get(origin.id) ?? 1) - 1;
+      if (left <= 0) this.#inflight.delete(origin.id);
+      else this.#inflight.set(origin.id, left);
+    }
+  }
+}

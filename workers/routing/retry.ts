@@ -1,0 +1,77 @@
+/**
+ * Pure retry policy for origin calls: what may be retried, how long to wait (exponential backoff with full
+ * jitter), and whether the request's deadline leaves room for another attempt. Inference is a pure function
+ * of its input, so resending it to another origin is safe.
+ */
+
+export interface RetryPolicy {
+  /** Total attempts per request, the first included. */
+  maxAttempts: number;
+  /** Backoff cap before jitter for the first retry; doubles per retry. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** An attempt needs at least this much of the deadline left to be worth starting. */
+  minAttemptMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 25,
+  maxDelayMs: 1_000,
+  minAttemptMs: 100,
+};
+
+/** What one attempt against one origin came to. */
+export type AttemptOutcome =
+  | { kind: 'response'; status: number }
+  /** Connection refused, reset or lost, before or during the response. */
+  | { kind: 'transport' }
+  /** The per-attempt time cap passed while the request's deadline still had time. */
+  | { kind: 'timeout' }
+  /** The origin's breaker opened between picking it and calling it. */
+  | { kind: 'breaker-open' };
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** Connect errors, 502/503/504 and an origin's 429; never a 4xx that describes the request itself. */
+export function isRetryableOutcome(outcome: AttemptOutcome): boolean {
+  return outcome.kind !== 'response' || RETRYABLE_STATUS.has(outcome.status);
+}
+
+/**
+ * What trips an origin's breaker: it is unreachable, hangs, or fails. 503 (queue full, draining) and 429 are
+ * the origin shedding load on purpose and 4xx are the caller's fault, so none of those count.
+ */
+export function countsAsBreakerFailure(outcome: AttemptOutcome): boolean {
+  if (outcome.kind === 'transport' || outcome.kind === 'timeout') return true;
+  return outcome.kind === 'response' && outcome.status >= 500 && outcome.status !== 503;
+}
+
+/** Full jitter (AWS architecture blog): uniform in [0, min(max, base·2^(retry−1))). `retry` counts from 1. */
+export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number): number {
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * cap);
+}
+
+export type RetryPlan =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'not-retryable' | 'attempts' | 'deadline' };
+
+export interface PlanRetryInput {
+  /** Attempts made so far, the failed one included. */
+  attemptsMade: number;
+  outcome: AttemptOutcome;
+  /** Time left before the request's deadline. */
+  remainingMs: number;
+  policy: RetryPolicy;
+  random: () => number;
+}
+
+export function planRetry(input: PlanRetryInput): RetryPlan {
+  const { attemptsMade, outcome, remainingMs, policy } = input;
+  if (!isRetryableOutcome(outcome)) return { retry: false, reason: 'not-retryable' };
+  if (attemptsMade >= policy.maxAttempts) return { retry: false, reason: 'attempts' };
+  const delayMs = backoffDelayMs(attemptsMade, policy, input.random);
+  if (remainingMs - delayMs < policy.minAttemptMs) return { retry: false, reason: 'deadline' };
+  return { retry: true, delayMs };
+}
