@@ -29,3 +29,11 @@ export const neonWsProxyConfigSchema = z.object({
   /** The Postgres the proxy pipes every connection to. */
   NEON_WS_PROXY_TARGET: hostPort.prefault('127.0.0.1:5432'),
 });
+
+/** The standalone PGlite socket server (`tsx scripts/dev/pglite-server.ts`). */
+export const pgliteServerConfigSchema = z.object({
+  PGLITE_DATA_DIR: z.string().default('.data/pglite'),
+  PGLITE_HOST: z.string().default('127.0.0.1'),
+  PGLITE_PORT: port.default(5433),
+  PGLITE_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(64),
+});
