@@ -107,8 +107,8 @@ export function decideScale(input: AutoscalerInput, config: AutoscalerConfig): S
   const activeAt =
     seenActive === null ? input.memory.activeAt : Math.max(seenActive, input.memory.activeAt ?? seenActive);
 
-  const stableWant = Math.ceil(stableLoad / target - 1e-9);
-  const panicWant = Math.ceil(panicLoad / target - 1e-9);
+  const stableWant = Math.max(0, Math.ceil(stableLoad / target - 1e-9));
+  const panicWant = Math.max(0, Math.ceil(panicLoad / target - 1e-9));
 
   // Panic (Knative): judged against ready capacity, at least one replica's worth.
   const overPanic = panicLoad > 0 && panicLoad >= config.panicThreshold * target * Math.max(1, ready.length);
