@@ -1,0 +1,86 @@
+/**
+ * The usage drain job: `tsx scripts/jobs/usage-drain.ts [--once]`. Reads REDIS_URL, USAGE_DRAIN_* and the
+ * DATABASE_* variables (README, "Usage and audit pipeline"). Runs until SIGTERM/SIGINT, finishing the batch
+ * in hand; `--once` drains what is there and exits (for a cron schedule). Exit codes: 0 done, 2 bad
+ * configuration, 5 a dependency down at the end of a --once run, 1 anything else.
+ */
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { UsageDrain } from '../../drizzle/pipeline/usage-drain.ts';
+import { loadDataConfig } from '../../shared/config/data.ts';
+import { ConfigError, loadConfig } from '../../shared/config/load.ts';
+import { pipelineConfigSchema } from '../../shared/config/pipeline.ts';
+import { createDatabase } from '../../shared/db/client.ts';
+import { resolveCliEnv } from '../cli/context.ts';
+import { EXIT } from '../cli/errors.ts';
+
+async function main(): Promise<number> {
+  const once = process.argv.includes('--once');
+  const env = resolveCliEnv(process.env);
+  let config: ReturnType<typeof loadConfig<typeof pipelineConfigSchema>>;
+  let dataConfig: ReturnType<typeof loadDataConfig>;
+  try {
+    config = loadConfig(pipelineConfigSchema, env, 'usage drain');
+    dataConfig = loadDataConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  const logger = pino({
+    level: config.LOG_LEVEL,
+    base: { service: 'aiserve-usage-drain' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+  const database = await createDatabase(dataConfig, {
+    onSlowQuery: (e) => logger.warn({ ...e }, 'slow query'),
+  });
+  // Commands fail fast while Redis is down (the drain backs off and retries) instead of queueing forever.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const drain = new UsageDrain({
+    redis,
+    db: database.primary,
+    stream: config.USAGE_STREAM,
+    deadLetterStream: config.USAGE_DEAD_LETTER_STREAM,
+    group: config.USAGE_DRAIN_GROUP,
+    consumer: config.USAGE_DRAIN_CONSUMER ?? hostname(),
+    batchSize: config.USAGE_DRAIN_BATCH,
+    blockMs: once ? 0 : config.USAGE_DRAIN_BLOCK_MS,
+    claimIdleMs: config.USAGE_DRAIN_CLAIM_IDLE_MS,
+    claimIntervalMs: config.USAGE_DRAIN_CLAIM_INTERVAL_MS,
+    backoffMinMs: config.USAGE_DRAIN_BACKOFF_MIN_MS,
+    backoffMaxMs: config.USAGE_DRAIN_BACKOFF_MAX_MS,
+    deadLetterMaxLen: config.USAGE_DEAD_LETTER_MAXLEN,
+    logger,
+  });
+  try {
+    if (once) {
+      // Bounded: a producer faster than the drain must not keep a cron run alive forever.
+      for (let round = 0; round < 10_000; round += 1) if ((await drain.runOnce()).entries === 0) break;
+      logger.info(drain.stats(), 'usage drain finished');
+      return EXIT.OK;
+    }
+    await drain.start();
+    logger.info({ stream: config.USAGE_STREAM, group: config.USAGE_DRAIN_GROUP }, 'usage drain started');
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await drain.stop();
+    logger.info(drain.stats(), 'usage drain stopped');
+    return EXIT.OK;
+  } catch (err) {
+    logger.error({ err }, 'usage drain failed');
+    return (err as { code?: string }).code === 'DEPENDENCY_UNAVAILABLE' ? EXIT.UNAVAILABLE : EXIT.INTERNAL;
+  } finally {
+    redis.disconnect();
+    await database.close();
+  }
+}
+
+process.exit(await main());
