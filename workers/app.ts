@@ -29,6 +29,15 @@ function codeForStatus(status: number): ErrorCode {
   return 'INTERNAL';
 }
 
+const TARGET_NAMES: Record<string, string> = {
+  json: 'JSON body',
+  query: 'query string',
+  param: 'path parameter',
+  header: 'header',
+  form: 'form body',
+  cookie: 'cookie',
+};
+
 /** zod-openapi validation failures as the one JSON error body, naming each bad field. */
 export function validationError(issues: { path: PropertyKey[]; message: string }[], where: string): AppError {
   const detail = issues
@@ -47,7 +56,8 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   const { config } = services;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error.issues, `request ${result.target}`);
+      if (!result.success)
+        throw validationError(result.error.issues, TARGET_NAMES[result.target] ?? result.target);
     },
   });
 

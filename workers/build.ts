@@ -37,6 +37,7 @@ export async function buildEdge(env: Record<string, unknown>, options: BuildOpti
   const services = await createServices(config, {
     ...options.deps,
     data: database ? createPostgresDataAccess(database) : null,
+    database,
   });
   const app = createApp(services, { platform: options.platform });
   return { app, services, database };

@@ -8,6 +8,7 @@ import { createTouchBatcher, type TouchBatcher } from './middleware/auth/touch-b
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
 import type { DataAccess } from './store/data-access.ts';
+import type { DatabaseSource } from './store/database-source.ts';
 import { createMemoryRateLimiter } from './store/memory-rate-limiter.ts';
 import type { RateLimiter } from './store/rate-limiter.ts';
 import { createUpstashRateLimiter } from './store/upstash-rate-limiter.ts';
@@ -22,6 +23,8 @@ export interface Services {
   redis: Redis | null;
   /** Postgres; null when no database is configured (auth then answers 503 naming Postgres on a cold key). */
   data: DataAccess | null;
+  /** Full database access for the admin API; null without `DATABASE_URL`. */
+  database: DatabaseSource | null;
   keys: KeyCache;
   touch: TouchBatcher | null;
   limiter: RateLimiter;
@@ -38,6 +41,7 @@ export interface Services {
 export interface ServiceDeps {
   /** Postgres access; `null` runs without a database. */
   data: DataAccess | null;
+  database?: DatabaseSource | null;
   now?: () => number;
   logWrite?: (line: string) => void;
   /** Replaces the Redis client built from the config (tests count round trips through their own). */
@@ -127,6 +131,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     metrics,
     redis,
     data,
+    database: deps.database ?? null,
     keys,
     touch,
     limiter,

@@ -1,0 +1,73 @@
+import { appendAudit } from '../../../drizzle/queries/audit.ts';
+import { findTenantById, findTenantByName } from '../../../drizzle/queries/tenants.ts';
+import type { Tenant } from '../../../drizzle/schema/tenants.ts';
+import type { DatabaseHandle } from '../../../shared/db/client.ts';
+import { AppError, isAppError } from '../../../shared/errors/index.ts';
+import type { AppContext, AuthContext } from '../../env.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function authOf(c: AppContext): AuthContext {
+  const auth = c.var.auth;
+  // The admin auth middleware runs before every admin route; reaching here without it is a wiring bug.
+  if (!auth) throw new AppError('UNAUTHENTICATED', 'admin API needs a bearer token');
+  return auth;
+}
+
+export function requireOperator(c: AppContext): AuthContext {
+  const auth = authOf(c);
+  if (!auth.operator)
+    throw new AppError('FORBIDDEN', 'this admin operation needs the operator token (ADMIN_TOKEN)');
+  return auth;
+}
+
+/** Who did it, for the audit log: the operator, or the admin key by its public prefix. */
+export function actorOf(auth: AuthContext): string {
+  return auth.operator ? 'operator' : `key:${auth.prefix}`;
+}
+
+/**
+ * Runs `fn` with the database. A missing database or one that cannot be reached is a 503 naming Postgres;
+ * `AppError`s from the queries (validation, conflicts) pass through unchanged.
+ */
+export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle) => Promise<T>): Promise<T> {
+  const source = c.var.services.database;
+  if (!source) {
+    throw new AppError('DEPENDENCY_UNAVAILABLE', 'the admin API needs Postgres, and DATABASE_URL is not set');
+  }
+  try {
+    return await source.use(fn);
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    c.var.logger.error({ err }, 'admin database operation failed');
+    throw new AppError('DEPENDENCY_UNAVAILABLE', 'Postgres request failed', {
+      cause: err,
+      retryAfterSeconds: 5,
+    });
+  }
+}
+
+/**
+ * The tenant named in the path (id or name), if the caller may act on it: the operator on any tenant, a key
+ * with the `admin` scope on its own tenant only. Another tenant is a 404, so tenants cannot probe each other.
+ */
+export async function resolveTenant(c: AppContext, handle: DatabaseHandle, ref: string): Promise<Tenant> {
+  const auth = authOf(c);
+  const tenant = UUID.test(ref)
+    ? await findTenantById(handle.db, ref)
+    : await findTenantByName(handle.db, ref);
+  if (!tenant || (!auth.operator && tenant.id !== auth.tenantId)) {
+    throw new AppError('NOT_FOUND', `no tenant "${ref}"`);
+  }
+  return tenant;
+}
+
+export async function audit(
+  handle: DatabaseHandle,
+  auth: AuthContext,
+  action: string,
+  target: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await appendAudit(handle.primary, { actor: actorOf(auth), action, target, details });
+}
