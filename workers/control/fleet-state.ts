@@ -1,0 +1,62 @@
+import type { Redis } from '@upstash/redis';
+import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
+import type { BreakerState } from './providers/breaker.ts';
+
+/**
+ * What one reconcile pass hands the scaling policy, and what it expects back. The policy
+ * (`workers/control/autoscaler.ts`) is pure and injected; this file only fixes the shapes at the boundary.
+ */
+export interface ManagedInstance {
+  /** gpu_instances.id; also the ORIGIN_INSTANCE_ID the host registers with. */
+  id: string;
+  provider: string;
+  status: 'requested' | 'booting' | 'ready' | 'draining';
+  launchedAtMs: number;
+  readyAtMs: number | null;
+  hourlyCostUsd: number | null;
+  /** The host's registry record, once it has registered. */
+  origin: OriginRecord | null;
+}
+
+export interface FleetSnapshot {
+  nowMs: number;
+  /** Every live origin in the registry, managed or not (static hosts count towards load). */
+  origins: OriginRecord[];
+  instances: ManagedInstance[];
+  providers: { name: string; breaker: BreakerState; reachable: boolean }[];
+}
+
+export interface ScalingDecision {
+  desired: number;
+  add: number;
+  /** gpu_instances ids to drain. */
+  drain: string[];
+  panic: boolean;
+  reason: string;
+  /** The numbers behind the decision, copied into the audit log. */
+  inputs?: Record<string, unknown>;
+}
+
+export type ScalingPolicy = (snapshot: FleetSnapshot) => ScalingDecision | Promise<ScalingDecision>;
+
+/** The Redis commands the reconciler uses (any @upstash/redis client). */
+export type ControlRedis = Pick<Redis, 'multi' | 'pipeline' | 'mget' | 'get' | 'set' | 'del'>;
+
+/**
+ * Written when the reconciler drains a host: `SET aiserve:drain:<originId> <json> PX …`. The reconciler
+ * reads it back for the drain deadline; an origin that watches this key can start its own drain.
+ */
+export const DRAIN_KEY_PREFIX = 'aiserve:drain:';
+export const RECONCILE_LOCK_KEY = 'aiserve:control:reconcile-lock';
+/** Last pass's breaker states, for `fleet status` and for a fresh isolate's first look. */
+export const BREAKERS_KEY = 'aiserve:control:breakers';
+
+export interface DrainMarker {
+  instanceId: string;
+  requestedAt: number;
+  deadlineAt: number;
+}
+
+export function originIdFor(instanceId: string): string {
+  return `gpu-${instanceId}`;
+}
