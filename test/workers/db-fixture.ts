@@ -1,0 +1,62 @@
+import { migrateDatabase } from '../../drizzle/migrate.ts';
+import { loadDataConfig } from '../../shared/config/data.ts';
+import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
+import { createNodePlatform } from '../../workers/adapters/node.ts';
+import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
+import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
+import { inferBody } from './edge-fixture.ts';
+
+export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
+
+export interface DbEdge {
+  edge: BuiltEdge;
+  db: DatabaseHandle;
+  temp: TempDatabase;
+  settle(): Promise<void>;
+  request(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * The edge as `buildEdge` wires it, on a fresh migrated Postgres database (pg driver), with a stub inference
+ * route answering 200 (the real one is EDGE-ROUTING's). Redis only when `env` names the bridge.
+ */
+export async function startDbEdge(env: Record<string, string> = {}): Promise<DbEdge> {
+  const temp = await createTempDatabase();
+  const dataEnv = { DATABASE_URL: temp.url, DATABASE_DRIVER: 'pg', DATABASE_POOL_MAX: '4' };
+  const db = await createDatabase(loadDataConfig(dataEnv));
+  await migrateDatabase(db.primary);
+  const node = createNodePlatform();
+  const edge = await buildEdge(
+    { LOG_LEVEL: 'silent', ENVIRONMENT: 'test', ADMIN_TOKEN: OPERATOR_TOKEN, ...dataEnv, ...env },
+    { perUseDatabase: false, platform: () => node.platform },
+  );
+  edge.app.post('/v2/models/:name/infer', (c) =>
+    c.json({ model_name: c.req.param('name'), tenant: c.var.auth?.tenantId }),
+  );
+  return {
+    edge,
+    db,
+    temp,
+    settle: node.settle,
+    request: async (path, init) => edge.app.request(path, init),
+    async close() {
+      await node.settle();
+      await edge.database?.close();
+      await db.close();
+      await temp.drop();
+    },
+  };
+}
+
+export function operator(extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', ...extra };
+}
+
+export function inferWith(key: string, batch = 1): RequestInit {
+  return {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: inferBody(batch),
+  };
+}
