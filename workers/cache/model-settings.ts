@@ -52,6 +52,15 @@ export class ModelSettingsCache {
     return this.#refresh(model, entry);
   }
 
+  /**
+   * The memoised settings when fresh, without waiting: `undefined` when they must be loaded first. Lets the
+   * cache lookup stay synchronous on the hot path (so its Redis command joins the limiter's pipeline).
+   */
+  peek(model: string): ModelCacheSettings | null | undefined {
+    const entry = this.#entries.get(model);
+    return entry && entry.expiresAt > this.#now() ? entry.settings : undefined;
+  }
+
   /** Forget a model's settings (after an admin change in this isolate). */
   invalidate(model: string): void {
     this.#entries.delete(model);

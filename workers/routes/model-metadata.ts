@@ -1,0 +1,102 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
+import { modelMetadataSchema } from '../../shared/protocol/model-metadata.ts';
+import { ifNoneMatchHits, type MetadataEntry } from '../cache/metadata-cache.ts';
+import { storableHeaders, toResponse } from '../cache/stored-response.ts';
+import type { AppEnv } from '../env.ts';
+import type { EdgeRouting } from '../routing/edge-routing.ts';
+import { getFromOrigin } from '../routing/inference.ts';
+
+const params = {
+  model: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr-cls' }),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'version', in: 'path' }, example: '1' }),
+};
+
+const responses = {
+  200: {
+    description:
+      'Model metadata, with a strong `ETag`; `X-Cache: HIT-EDGE` when served from the edge (possibly stale while it refreshes)',
+    content: { 'application/json': { schema: modelMetadataSchema.openapi('ModelMetadata') } },
+  },
+  304: { description: 'Not modified: the `If-None-Match` ETag is current' },
+  404: {
+    description: 'Unknown model or version',
+    content: { 'application/json': { schema: errorResponseSchema } },
+  },
+  503: { description: 'No healthy origin', content: { 'application/json': { schema: errorResponseSchema } } },
+};
+
+export const modelMetadataRoute = createRoute({
+  method: 'get',
+  path: '/v2/models/{model}',
+  tags: ['models'],
+  summary: 'Model metadata (ETag / If-None-Match, stale-while-revalidate at the edge)',
+  request: { params: z.object({ model: params.model }) },
+  responses,
+});
+
+export const modelVersionMetadataRoute = createRoute({
+  method: 'get',
+  path: '/v2/models/{model}/versions/{version}',
+  tags: ['models'],
+  summary: 'Metadata of one model version',
+  request: { params: z.object({ model: params.model, version: params.version }) },
+  responses,
+});
+
+function render(c: Context<AppEnv>, entry: MetadataEntry, xCache: 'HIT-EDGE' | 'MISS'): Response {
+  const age = String(Math.max(0, Math.floor((c.var.platform.now() - entry.fetchedAt) / 1000)));
+  // Clients may keep it but must revalidate (cheap: a 304) so a model change shows at once.
+  const extra = { etag: entry.etag, 'cache-control': 'private, no-cache', 'x-cache': xCache, age };
+  if (ifNoneMatchHits(c.req.header('if-none-match'), entry.etag)) {
+    const headers = new Headers(extra);
+    return new Response(null, { status: 304, headers });
+  }
+  return toResponse(
+    { status: 200, headers: entry.headers, body: entry.body, storedAt: entry.fetchedAt },
+    extra,
+  );
+}
+
+async function serve(c: Context<AppEnv>, routing: EdgeRouting, model: string, version: string | null) {
+  const platform = c.var.platform;
+  const result = await routing.metadata.get(
+    `${model}\u0000${version ?? ''}`,
+    async () => {
+      const answer = await getFromOrigin(c, routing, model, version, '');
+      return {
+        status: answer.status,
+        entry: { headers: storableHeaders(new Headers(answer.headers)), body: answer.body },
+        answer,
+      };
+    },
+    (p) => platform.waitUntil(p),
+  );
+  if (result.state === 'uncached') {
+    c.set('cacheResult', 'MISS');
+    c.set('originId', result.answer.originId);
+    return toResponse(result.answer, { 'x-cache': 'MISS' });
+  }
+  const xCache = result.state === 'miss' ? 'MISS' : 'HIT-EDGE';
+  c.set('cacheResult', xCache);
+  c.set('originId', null);
+  return render(c, result.entry, xCache);
+}
+
+/** Registers the metadata GETs (model, and model version). */
+export function registerModelMetadata(app: OpenAPIHono<AppEnv>, routing: EdgeRouting): void {
+  app.openapi(modelMetadataRoute, (c) => serve(c, routing, c.req.valid('param').model, null));
+  app.openapi(modelVersionMetadataRoute, (c) => {
+    const { model, version } = c.req.valid('param');
+    return serve(c, routing, model, version);
+  });
+}
