@@ -37,3 +37,41 @@ export const pgliteServerConfigSchema = z.object({
   PGLITE_PORT: port.default(5433),
   PGLITE_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(64),
 });
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * `npm start` (scripts/dev/start.ts). The origin's own variables (MODEL_REPOSITORY, EXECUTION_PROVIDER, …) are
+ * passed through to it unchanged and validated by the origin. Documented in the README "Quick start".
+ */
+export const stackConfigSchema = z.object({
+  /** Where local.json, the example request and the edge's generated env file go (git-ignored). */
+  AISERVE_STATE_DIR: z.string().default('.aiserve'),
+  /** Unset: embedded PGlite on PGLITE_DATA_DIR. A postgres:// URL: use that server instead. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (unset for the embedded PGlite)')
+    .optional(),
+  PGLITE_DATA_DIR: z.string().default('.data/pglite'),
+  PGLITE_PORT: port.default(0),
+  /** Set: start the Upstash REST bridge in front of this Redis; unset: the edge uses its in-memory stores. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  UPSTASH_BRIDGE_PORT: port.default(0),
+  NEON_WS_PROXY_PORT: port.default(0),
+  /** The origin's port; the origin's own PORT is honoured when ORIGIN_PORT is unset. */
+  ORIGIN_PORT: port.optional(),
+  PORT: port.default(8000),
+  HOST: z.string().default('127.0.0.1'),
+  EDGE_PORT: port.default(8787),
+  /** false: origin only, unsigned (what `npm start` did before the edge existed). */
+  AISERVE_EDGE: bool.default(true),
+  /** Bound on each part's start-up (models load, workerd boots). */
+  AISERVE_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
+});
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
