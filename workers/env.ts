@@ -59,7 +59,8 @@ export type CacheStatus = 'HIT-EDGE' | 'HIT-REDIS' | 'MISS' | 'BYPASS';
 
 /**
  * The response-cache lookup the rate-limit middleware starts in the same tick as its limiter call, so both
- * Redis commands leave in one auto-pipelined round trip. Provided by the cache layer (`services.cacheLookup`).
+ * Redis commands leave in one auto-pipelined round trip (read it with GETEX, which shares the limiter's
+ * "write" pipeline; a GET would go in a second request). Provided by the cache layer (`services.cacheLookup`).
  */
 export interface CacheLookupResult {
   status: CacheStatus;

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Redis } from '@upstash/redis';
 import { generateApiKey, hashKeySecret } from '../../shared/keys/api-key.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
@@ -89,7 +90,9 @@ export async function testEdge(
   for (const k of options.keys ?? []) data.records.set(k.record.prefix, k.record);
   const logs: string[] = [];
   const config = configFromBindings({ LOG_LEVEL: 'debug', ENVIRONMENT: 'test', ...options.env });
-  const base = await createServices(config, { data, now, logWrite: (l) => logs.push(l), redis: null });
+  const redis =
+    options.redis !== undefined ? options.redis : options.env?.UPSTASH_REDIS_REST_URL ? undefined : null;
+  const base = await createServices(config, { data, now, logWrite: (l) => logs.push(l), redis });
   const services = { ...base, ...options.services };
   const node = createNodePlatform({ now });
   const app = createApp(services, { platform: () => node.platform });

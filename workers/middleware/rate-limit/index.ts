@@ -76,7 +76,9 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     }
     const request = { ...bucket, cost };
     const pending = options.limiter.limit(request);
-    // Same tick as the limiter's Redis command: auto-pipelining sends both in one round trip.
+    // Same tick as the limiter's Redis command: auto-pipelining sends both in one round trip. @upstash/redis
+    // keeps separate read and write pipelines; the limiter's EVALSHA is a "write", so the lookup must use a
+    // command of the same class (GETEX, as the response cache does), not GET, to share its round trip.
     const lookup = options.startCacheLookup?.(c);
     if (lookup) {
       lookup.catch(() => {});

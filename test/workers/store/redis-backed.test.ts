@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USAGE_STREAM, usageEventSchema } from '../../../shared/usage/event.ts';
+import type { CacheLookupStarter } from '../../../workers/env.ts';
+import type { Services } from '../../../workers/services.ts';
+import { authCacheKey } from '../../../workers/store/auth-record.ts';
+import { createUpstashRateLimiter } from '../../../workers/store/upstash-rate-limiter.ts';
+import { bearer, inferBody, MemoryData, makeKey, testEdge } from '../edge-fixture.ts';
+import { type RedisFixture, startRedisFixture } from '../redis-fixture.ts';
+
+let r: RedisFixture;
+const prefixes: string[] = [];
+const streamIds: string[] = [];
+
+beforeAll(async () => {
+  r = await startRedisFixture();
+});
+afterAll(async () => {
+  if (streamIds.length > 0) await r.admin.xdel(USAGE_STREAM, ...streamIds);
+  await r?.close([...prefixes.map((p) => authCacheKey(p)), 'aiserve:rl:*', 'aiserve:test-cache:*']);
+});
+
+const post = (key: string, batch = 1, extra: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: bearer(key, extra),
+  body: inferBody(batch),
+});
+
+async function redisEdge(data: MemoryData, services: Partial<Services> = {}) {
+  const redis = r.client();
+  // Real clock: the Upstash limiter computes refills from Date.now on the Redis side of the script.
+  const edge = await testEdge({ data, env: { LOG_LEVEL: 'silent', ...r.env }, redis, services });
+  return { ...edge, redis };
+}
+
+describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
+  it('limits with @upstash/ratelimit: cost per item, 429 when the shared bucket is empty', async () => {
+    const limiter = createUpstashRateLimiter({ redis: r.client(), timeoutMs: 5000 });
+    const identifier = `key:${crypto.randomUUID()}`;
+    const first = await limiter.limit({ identifier, perMinute: 60, burst: 5, cost: 3 });
+    expect(first).toMatchObject({ success: true, limit: 5, remaining: 2, source: 'redis' });
+    const second = await limiter.limit({ identifier, perMinute: 60, burst: 5, cost: 3 });
+    expect(second.success).toBe(false);
+    expect(second.reset).toBeGreaterThan(Date.now() - 1000);
+  });
+
+  it('shares one bucket across isolates (two limiter instances, one Redis)', async () => {
+    const identifier = `key:${crypto.randomUUID()}`;
+    const a = createUpstashRateLimiter({ redis: r.client(), timeoutMs: 5000 });
+    const b = createUpstashRateLimiter({ redis: r.client(), timeoutMs: 5000 });
+    expect((await a.limit({ identifier, perMinute: 60, burst: 2, cost: 1 })).success).toBe(true);
+    expect((await b.limit({ identifier, perMinute: 60, burst: 2, cost: 1 })).success).toBe(true);
+    expect((await a.limit({ identifier, perMinute: 60, burst: 2, cost: 1 })).success).toBe(false);
+  });
+
+  it('finds a key in Redis from a cold isolate without asking Postgres, and forgets it on invalidate', async () => {
+    const k = await makeKey();
+    prefixes.push(k.record.prefix);
+    const data = new MemoryData();
+    data.records.set(k.record.prefix, k.record);
+    const first = await redisEdge(data);
+    expect((await first.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    expect(data.lookups).toEqual([k.record.prefix]);
+    expect(await r.admin.exists(authCacheKey(k.record.prefix))).toBe(1);
+    expect(await r.admin.ttl(authCacheKey(k.record.prefix))).toBeGreaterThan(50);
+    const second = await redisEdge(data);
+    expect((await second.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    expect(data.lookups).toEqual([k.record.prefix]);
+    await first.services.keys.invalidate(k.record.prefix);
+    expect(await r.admin.exists(authCacheKey(k.record.prefix))).toBe(0);
+  });
+
+  it('makes exactly one Redis round trip per request for a warm key: limiter and cache lookup pipelined', async () => {
+    const k = await makeKey();
+    prefixes.push(k.record.prefix);
+    const data = new MemoryData();
+    data.records.set(k.record.prefix, k.record);
+    let redisRef: { getex(key: string): Promise<unknown> } | null = null;
+    const lookup: CacheLookupStarter = (c) => {
+      if (!c.var.inference || !redisRef) return undefined;
+      // GETEX as the response cache reads (workers/cache/redis-cache.ts): @upstash/redis auto-pipelining keeps
+      // separate read and write pipelines, and GETEX rides in the write one with the limiter's EVALSHA.
+      return redisRef.getex(`aiserve:test-cache:${c.var.inference.model}`).then((hit) => ({
+        status: hit ? ('HIT-REDIS' as const) : ('MISS' as const),
+        response: null,
+        key: null,
+      }));
+    };
+    // Usage goes to memory here: its XADD is background work after the response, not part of the hot path.
+    const edge = await redisEdge(data, {
+      cacheLookup: lookup,
+      usage: { record: async () => {}, flush: async () => {} },
+    });
+    redisRef = edge.redis;
+    // Warm the key (memory) and the limiter's Lua script (EVALSHA without a NOSCRIPT fallback).
+    expect((await edge.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    await edge.settle();
+    const before = r.bridge.requests();
+    const res = await edge.app.request('/v2/models/m/infer', post(k.key));
+    expect(res.status).toBe(200);
+    expect(r.bridge.requests() - before).toBe(1);
+  });
+
+  it('appends one usage event per request to the aiserve:usage stream', async () => {
+    const k = await makeKey();
+    prefixes.push(k.record.prefix);
+    const data = new MemoryData();
+    data.records.set(k.record.prefix, k.record);
+    const edge = await redisEdge(data);
+    const requestId = `usage-${crypto.randomUUID()}`;
+    await edge.app.request('/v2/models/ocr-cls/infer', post(k.key, 2, { 'x-request-id': requestId }));
+    await edge.settle();
+    const entries = await r.admin.xrevrange(USAGE_STREAM, '+', '-', 'COUNT', 50);
+    const mine = entries.filter(([, fields]) => fields[3]?.includes(requestId));
+    expect(mine).toHaveLength(1);
+    const [id, fields] = mine[0]!;
+    streamIds.push(id);
+    expect(fields[0]).toBe('id');
+    const event = usageEventSchema.parse(JSON.parse(fields[3]!));
+    expect(event).toMatchObject({
+      tenantId: k.record.tenantId,
+      model: 'ocr-cls',
+      items: 2,
+      status: 200,
+      requestId,
+    });
+    expect(fields[1]).toBe(event.id);
+    expect(data.usage).toHaveLength(0);
+  });
+
+  it('fails open when Redis is unreachable: requests pass on the isolate limiter and the failure is counted', async () => {
+    const k = await makeKey({ tenant: { burst: 2 } });
+    const data = new MemoryData();
+    data.records.set(k.record.prefix, k.record);
+    const { app, services } = await testEdge({
+      data,
+      env: {
+        UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9',
+        UPSTASH_REDIS_REST_TOKEN: 'x',
+        REDIS_TIMEOUT_MS: '500',
+      },
+    });
+    expect((await app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    expect((await app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    expect((await app.request('/v2/models/m/infer', post(k.key))).status).toBe(429);
+    expect(services.metrics.snapshot().edge_rate_limit_fail_open_total).toBe(3);
+  });
+});
