@@ -2,7 +2,7 @@
  * The usage drain job: `tsx scripts/jobs/usage-drain.ts [--once]`. Reads REDIS_URL, USAGE_DRAIN_* and the
  * DATABASE_* variables (README, "Usage and audit pipeline"). Runs until SIGTERM/SIGINT, finishing the batch
  * in hand; `--once` drains what is there and exits (for a cron schedule). Exit codes: 0 done, 2 bad
- * configuration, 5 a dependency down at the end of a --once run, 1 anything else.
+ * configuration, 5 Postgres or Redis down during a --once run (nothing acked), 1 anything else.
  */
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
@@ -14,6 +14,17 @@ import { pipelineConfigSchema } from '../../shared/config/pipeline.ts';
 import { createDatabase } from '../../shared/db/client.ts';
 import { resolveCliEnv } from '../cli/context.ts';
 import { EXIT } from '../cli/errors.ts';
+
+/** Postgres refused the batch (the drain says so), or ioredis gave up on an unreachable Redis. */
+function dependencyDown(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string };
+  return (
+    e.code === 'DEPENDENCY_UNAVAILABLE' ||
+    e.code === 'ECONNREFUSED' ||
+    e.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED/.test(e.message ?? '')
+  );
+}
 
 async function main(): Promise<number> {
   const once = process.argv.includes('--once');
@@ -76,7 +87,7 @@ async function main(): Promise<number> {
     return EXIT.OK;
   } catch (err) {
     logger.error({ err }, 'usage drain failed');
-    return (err as { code?: string }).code === 'DEPENDENCY_UNAVAILABLE' ? EXIT.UNAVAILABLE : EXIT.INTERNAL;
+    return dependencyDown(err) ? EXIT.UNAVAILABLE : EXIT.INTERNAL;
   } finally {
     redis.disconnect();
     await database.close();
