@@ -82,6 +82,8 @@ export async function testEdge(
     keys?: TestKey[];
     data?: MemoryData;
     services?: Partial<Services>;
+    /** Default: none, unless `env` names an Upstash URL (then built from it, as in production). */
+    redis?: Redis | null;
   } = {},
 ): Promise<TestEdge> {
   const clock = { now: 1_750_000_000_000 };
