@@ -82,7 +82,7 @@ export async function routedEdge(options: {
     clock,
     keys,
     models,
-    call(path, init = {}) {
+    async call(path, init = {}) {
       const key = init.key ?? keys[0]!;
       const headers: Record<string, string> = { authorization: `Bearer ${key.key}`, ...init.headers };
       if (init.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
