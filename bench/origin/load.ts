@@ -12,6 +12,7 @@ import {
   scrapeMetrics,
 } from './scrape.ts';
 import { LatencyRecorder, type LatencySummary, nowMs, round, systemBusySeconds } from './stats.ts';
+import { readThreadCpu, threadCpuShares } from './thread-cpu.ts';
 
 export type BodyKind = 'json' | 'binary';
 
@@ -94,6 +95,20 @@ export interface LoadOptions {
   durationS: number;
   /** Period of the origin /metrics scrapes during the measured window. */
   scrapeIntervalMs: number;
+  /** The origin's process id, for per-thread CPU accounting (Linux). */
+  originPid?: number | undefined;
+}
+
+/** CPU milliseconds per item served, by thread role (see thread-cpu.ts); from the origin's inference count. */
+export interface CpuPerItem {
+  /** Origin main thread: HTTP, body reading, codecs, batching, responses. */
+  mainMs: number;
+  /** The busiest other origin thread: the onnxruntime session worker. */
+  workerMs: number;
+  /** Every other origin thread (V8 GC helpers, libuv, loader). */
+  otherMs: number;
+  /** The load generator process (this one). */
+  loadgenMs: number;
 }
 
 export interface LoadResult {
@@ -125,6 +140,8 @@ export interface LoadResult {
   systemCpuCores: number;
   /** The origin's own view of the measured window (from its /metrics histograms and process CPU). */
   origin: OriginWindowStats;
+  /** Where the CPU went per item; null without /proc (not Linux) or without an origin pid. */
+  cpuPerItem: CpuPerItem | null;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -172,6 +189,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     monitor.reset();
     const cpuBefore = process.cpuUsage();
     const busyBefore = systemBusySeconds();
+    const threadsBefore = readThreadCpu(opts.originPid);
     measureStart = nowMs();
     measureEnd = measureStart + opts.durationS * 1000;
     const lags: number[] = [];
@@ -185,6 +203,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (nowMs() >= measureEnd) break;
     }
     const afterAt = nowMs();
+    const threadsAfter = readThreadCpu(opts.originPid);
     const loadgenLag = monitor.stats();
     const cpu = process.cpuUsage(cpuBefore);
     const windowS = (afterAt - measureStart) / 1000;
@@ -199,6 +218,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const executionDelta = c1.executionCount - c0.executionCount;
     const durationS = opts.durationS;
     const summary = latency.summary();
+    const shares = threadCpuShares(threadsBefore, threadsAfter);
+    const perItem = (seconds: number) => round((seconds * 1000) / inferenceDelta, 4);
+    const cpuPerItem =
+      shares && inferenceDelta > 0
+        ? {
+            mainMs: perItem(shares.mainSeconds),
+            workerMs: perItem(shares.busiestOtherSeconds),
+            otherMs: perItem(shares.restSeconds),
+            loadgenMs: perItem((cpu.user + cpu.system) / 1e6),
+          }
+        : null;
     return {
       body: opts.spec.kind,
       concurrency: opts.concurrency,
@@ -219,6 +249,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       loadgenCpuCores,
       systemCpuCores,
       origin: originWindowStats(before, after, opts.model, (afterAt - beforeAt) / 1000),
+      cpuPerItem,
     };
   } finally {
     stop = true;

@@ -21,6 +21,8 @@ export interface RawBatchResult {
   itemsPerSecond: number;
   /** Latency of one `session.run` (tensor creation included) at this batch size. */
   latency: LatencySummary;
+  /** Process CPU per item while measuring (the cost of onnxruntime itself, with intra-op threads as set). */
+  cpuMsPerItem: number;
 }
 
 export interface RawResult {
@@ -63,6 +65,7 @@ export async function runRaw(opts: RawOptions): Promise<RawResult> {
       do await run();
       while (nowMs() < warmEnd);
       const latency = new LatencyRecorder();
+      const cpuBefore = process.cpuUsage();
       const start = nowMs();
       const end = start + opts.durationS * 1000;
       let runs = 0;
@@ -75,6 +78,7 @@ export async function runRaw(opts: RawOptions): Promise<RawResult> {
         runs++;
       }
       const durationS = (t - start) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
       const result: RawBatchResult = {
         batchSize,
         runs,
@@ -82,10 +86,11 @@ export async function runRaw(opts: RawOptions): Promise<RawResult> {
         durationS: round(durationS),
         itemsPerSecond: round((runs * batchSize) / durationS, 1),
         latency: latency.summary(),
+        cpuMsPerItem: round((cpu.user + cpu.system) / 1000 / (runs * batchSize), 4),
       };
       batches.push(result);
       opts.log(
-        `raw batch ${batchSize}: ${result.itemsPerSecond} items/s (${runs} runs, p50 ${round(result.latency.p50Ms)} ms, p99 ${round(result.latency.p99Ms)} ms)`,
+        `raw batch ${batchSize}: ${result.itemsPerSecond} items/s (${runs} runs, ${result.cpuMsPerItem} CPU ms/item, p50 ${round(result.latency.p50Ms)} ms, p99 ${round(result.latency.p99Ms)} ms)`,
       );
     }
   } finally {

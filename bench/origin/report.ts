@@ -98,6 +98,45 @@ export function evaluateTargets(raw: RawResult, http: HttpRun[], lowLoad: LowLoa
   ];
 }
 
+/**
+ * Where the CPU goes per item, and the ceilings those costs imply. Every figure here is measured in this run
+ * (per-thread CPU from /proc); nothing is assumed.
+ */
+function cpuSection(r: BenchResults): string[] {
+  const out: string[] = [];
+  const runs = r.http.filter((h) => h.cpuPerItem !== null && h.cpuPerItem !== undefined);
+  if (runs.length === 0) return out;
+  out.push(
+    '**Where the CPU goes** (CPU ms per item served over the measured window, per thread, from /proc; worker = the onnxruntime session thread)',
+  );
+  out.push('');
+  out.push(
+    '| Dynamic batching | Body | origin main thread | onnxruntime worker | other origin threads | load generator | total | ceiling on these cores, items/s |',
+  );
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  const cores = r.machine.availableParallelism;
+  for (const h of runs) {
+    const c = h.cpuPerItem!;
+    const total = c.mainMs + c.workerMs + c.otherMs + c.loadgenMs;
+    out.push(
+      `| ${h.batching} | ${h.body} | ${fmt(c.mainMs, 3)} | ${fmt(c.workerMs, 3)} | ${fmt(c.otherMs, 3)} | ${fmt(c.loadgenMs, 3)} | ${fmt(total, 3)} | ${fmt((cores * 1000) / total, 0)} |`,
+    );
+  }
+  out.push('');
+  const single = r.raw.batches.find((b) => b.batchSize === 1);
+  const best = r.raw.batches.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+  const off = r.http.find((h) => h.batching === 'off' && h.body === 'binary');
+  if (single && off) {
+    out.push(
+      `Batching can only remove per-request overhead: onnxruntime itself costs ${fmt(single.cpuMsPerItem, 3)} CPU ms per item at batch 1 and ${fmt(best.cpuMsPerItem, 3)} at batch ${best.batchSize} ` +
+        `(best raw ${fmt(best.itemsPerSecond, 1)} items/s). With batching off the origin served ${fmt(off.itemsPerSecond, 1)} items/s, so "batching on ≥ 2 × off" needs ` +
+        `${fmt(2 * off.itemsPerSecond, 1)} items/s, ${fmt((2 * off.itemsPerSecond) / best.itemsPerSecond)} × what onnxruntime alone reached with the whole machine to itself.`,
+    );
+    out.push('');
+  }
+  return out;
+}
+
 export function targetLines(targets: Target[]): string[] {
   return targets.map((t) => `${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
 }
@@ -119,11 +158,11 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('');
   lines.push('**Raw onnxruntime (in-process `session.run`, closed loop)**');
   lines.push('');
-  lines.push('| Batch size | items/s | p50 ms / run | p99 ms / run |');
-  lines.push('|---:|---:|---:|---:|');
+  lines.push('| Batch size | items/s | p50 ms / run | p99 ms / run | CPU ms / item |');
+  lines.push('|---:|---:|---:|---:|---:|');
   for (const b of r.raw.batches) {
     lines.push(
-      `| ${b.batchSize} | ${fmt(b.itemsPerSecond, 1)} | ${fmt(b.latency.p50Ms, 3)} | ${fmt(b.latency.p99Ms, 3)} |`,
+      `| ${b.batchSize} | ${fmt(b.itemsPerSecond, 1)} | ${fmt(b.latency.p50Ms, 3)} | ${fmt(b.latency.p99Ms, 3)} | ${fmt(b.cpuMsPerItem, 3)} |`,
     );
   }
   lines.push('');
@@ -142,6 +181,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
   lines.push('');
+  lines.push(...cpuSection(r));
   const ll = r.lowLoad;
   lines.push(
     `**Latency at low load** (1 client, sequential, ${ll.origin.requests} requests, binary body, batching on)`,

@@ -184,6 +184,7 @@ async function main(): Promise<void> {
           warmupS: settings.warmupS,
           durationS: settings.durationS,
           scrapeIntervalMs: settings.scrapeIntervalMs,
+          originPid: origin.pid,
         });
         http.push({ batching, ...result });
         log(
@@ -194,6 +195,12 @@ async function main(): Promise<void> {
         log(
           `  origin side: ${describeOrigin(result.origin)}; loadgen CPU ${result.loadgenCpuCores} cores; machine busy ${result.systemCpuCores} cores`,
         );
+        const c = result.cpuPerItem;
+        if (c) {
+          log(
+            `  CPU ms per item: origin main thread ${c.mainMs}, onnxruntime worker ${c.workerMs}, other origin threads ${c.otherMs}, load generator ${c.loadgenMs}`,
+          );
+        }
         for (const e of result.errorSamples) log(`  error: ${e}`);
       }
       if (batching === 'on') {

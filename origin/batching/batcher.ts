@@ -64,6 +64,11 @@ export interface BatcherOptions<T, R> {
   execute: ExecuteBatch<T, R>;
   clock?: Clock;
   observer?: BatcherObserver;
+  /**
+   * Batches that may be handed to `execute` beyond `concurrency`, while every runner is busy, when they cannot
+   * grow any more (see `decide`); `execute` must queue them. 0 (default) = Triton's behaviour, none.
+   */
+  stageBatches?: number;
 }
 
 export interface BatcherStats {
@@ -82,6 +87,13 @@ export interface BatcherStats {
  *   queued requests are rejected; batches already running still settle their own requests.
  */
 export type BatcherState = 'open' | 'closing' | 'closed';
+
+/** A dispatched batch's timing: `startedAt` moves to when a runner took it, for a staged batch. */
+interface Running {
+  startedAt: number;
+  /** Per request, enqueue to start. */
+  queueMicros: number[];
+}
 
 /** Weight of the newest batch in the moving average of compute time used for Retry-After. */
 const EWMA_ALPHA = 0.2;
@@ -140,6 +152,9 @@ export class Batcher<T, R> {
   private readonly execute: ExecuteBatch<T, R>;
   private readonly clock: Clock;
   private readonly observer: BatcherObserver | undefined;
+  private readonly stageBatches: number;
+  /** Staged batches not yet started, oldest first. */
+  private readonly staged: Running[] = [];
   private readonly queue: BoundedPriorityQueue<Pending<T, R>>;
   private currentState: BatcherState = 'open';
   private inFlightBatches = 0;
@@ -178,6 +193,11 @@ export class Batcher<T, R> {
     this.execute = options.execute;
     this.clock = options.clock ?? systemClock;
     this.observer = options.observer;
+    const stage = options.stageBatches ?? 0;
+    if (!(Number.isInteger(stage) && stage >= 0)) {
+      throw new RangeError(`stageBatches must be an integer >= 0, got ${stage}`);
+    }
+    this.stageBatches = stage;
     this.queue = new BoundedPriorityQueue(this.policy.levels, this.policy.maxQueueSize);
   }
 
@@ -339,6 +359,7 @@ export class Batcher<T, R> {
               queue: this.queue,
               now,
               freeSlots: this.policy.concurrency - this.inFlightBatches,
+              stageSlots: this.policy.concurrency + this.stageBatches - this.inFlightBatches,
               flush: this.currentState !== 'open',
               idle: this.inFlightBatches === 0,
             },
@@ -387,30 +408,44 @@ export class Batcher<T, R> {
       queueMicros[i] = (now - e.enqueuedAt) * 1000;
       items += e.size;
     }
+    const running: Running = { startedAt: now, queueMicros };
+    // A batch handed over while every runner is busy starts when one frees: until then it is still queued.
+    if (this.inFlightBatches >= this.policy.concurrency) this.staged.push(running);
     this.inFlightBatches++;
     this.inFlightItems += items;
-    let running: Promise<R[]>;
+    let result: Promise<R[]>;
     try {
-      running = this.execute(batch);
-      if (typeof running?.then !== 'function') running = Promise.resolve(running);
+      result = this.execute(batch);
+      if (typeof result?.then !== 'function') result = Promise.resolve(result);
     } catch (err) {
-      running = Promise.reject(err);
+      result = Promise.reject(err);
     }
-    running.then(
-      (results) => this.complete(entries, items, now, queueMicros, results),
-      (err: unknown) => this.complete(entries, items, now, queueMicros, undefined, err),
+    result.then(
+      (results) => this.complete(entries, items, running, results),
+      (err: unknown) => this.complete(entries, items, running, undefined, err),
     );
   }
 
   private complete(
     entries: Array<Pending<T, R>>,
     items: number,
-    startedAt: number,
-    queueMicros: number[],
+    running: Running,
     results: R[] | undefined,
     err?: unknown,
   ): void {
-    const computeMs = this.clock.now() - startedAt;
+    const now = this.clock.now();
+    const stagedIndex = this.staged.indexOf(running);
+    if (stagedIndex >= 0) this.staged.splice(stagedIndex, 1);
+    else {
+      // The runner this batch used takes the oldest staged batch next (runners serve FIFO).
+      const next = this.staged.shift();
+      if (next) {
+        const waited = (now - next.startedAt) * 1000;
+        for (let i = 0; i < next.queueMicros.length; i++) next.queueMicros[i]! += waited;
+        next.startedAt = now;
+      }
+    }
+    const computeMs = now - running.startedAt;
     this.inFlightBatches--;
     this.inFlightItems -= items;
     let error: AppError | undefined;
@@ -444,7 +479,7 @@ export class Batcher<T, R> {
         this.observer?.onBatch?.({
           size: items,
           requests: entries.length,
-          queueMicros,
+          queueMicros: running.queueMicros,
           computeMicros: computeMs * 1000,
         });
       } catch {

@@ -148,6 +148,11 @@ export interface DecideState {
   readonly now: number;
   /** Runners free to take a batch now. */
   readonly freeSlots: number;
+  /**
+   * When no runner is free: batches that may still be handed to the runner ahead of time, to start the moment a
+   * runner frees (0 or absent = none). Only a batch that can no longer grow is staged, see `decide`.
+   */
+  readonly stageSlots?: number;
   /** True when no more requests can arrive (draining): never wait. */
   readonly flush?: boolean;
   /** True when no batch is running on any runner. */
@@ -187,9 +192,39 @@ function run(take: number, items: number, reason: RunReason): Decision {
  * (Triton does the same); a lone request on an idle batcher runs at once; with delay > 0 and runners busy,
  * requests wait for the delay.
  * With `maxBatchSize` 0 every request runs alone, in priority order, without waiting.
+ *
+ * Staging (our second departure): when no runner is free but `stageSlots` > 0, a batch that cannot grow any
+ * more ('full', 'cut', a preferred size equal to `maxPreferred`, or any request of a model that does not batch)
+ * is returned to run now; the runner queues it behind the running batch. Nothing else is decided early, so
+ * staging never makes a batch smaller than it would have been; a batch holding a request with a timeout is
+ * never staged (it must still be able to expire while it waits).
  */
 export function decide(state: DecideState, policy: BatchPolicy): Decision {
-  if (state.freeSlots <= 0) return IDLE;
+  if (state.freeSlots > 0) return decideFree(state, policy);
+  if (!((state.stageSlots ?? 0) > 0)) return IDLE;
+  // Every runner is busy. Hand over a batch early only when waiting could not change it: it already holds
+  // `maxPreferred` items or is cut, or the model does not batch. Forming it now (copying its inputs together)
+  // overlaps that work with the running batch, so the runner starts the next batch as soon as it is free instead
+  // of idling while the main thread assembles it. A batch that could still grow is left to the normal rules.
+  const d = decideFree({ ...state, freeSlots: 1, flush: false, idle: false }, policy);
+  if (d.kind !== 'run') return IDLE;
+  const complete =
+    d.reason === 'unbatched' ||
+    d.reason === 'cut' ||
+    d.reason === 'full' ||
+    (d.reason === 'preferred' && d.items >= policy.maxPreferred);
+  if (!complete) return IDLE;
+  // A staged request can no longer expire in the queue, so requests with a timeout are only dispatched to a free
+  // runner: a timeout must keep meaning "rejected, never run" when it expires while the runner is busy.
+  let i = 0;
+  for (const v of state.queue) {
+    if (i++ >= d.take) break;
+    if (v.deadline !== Number.POSITIVE_INFINITY) return IDLE;
+  }
+  return d;
+}
+
+function decideFree(state: DecideState, policy: BatchPolicy): Decision {
   const it = state.queue[Symbol.iterator]();
   let r = it.next();
   if (r.done) return IDLE;

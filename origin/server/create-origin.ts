@@ -65,7 +65,7 @@ export async function startOrigin(
     root: config.MODEL_REPOSITORY,
     execution: executionOptionsFromConfig(config),
     logger,
-    createRuntime: servedModelFactory({ clock, metrics }),
+    createRuntime: servedModelFactory({ clock, metrics, stageBatches: config.STAGED_BATCHES }),
   });
   const registry = new RepositoryRegistry(repository);
   metrics.setPendingSource(() => registry.pending());

@@ -19,7 +19,7 @@ export function signatureOf(definition: ModelDefinition): ModelSignatureView {
 }
 
 /** The repository's per-version hook: every loaded version gets its own batcher in front of its pool. */
-export function servedModelFactory(deps: { clock: Clock; metrics?: OriginMetrics }) {
+export function servedModelFactory(deps: { clock: Clock; metrics?: OriginMetrics; stageBatches?: number }) {
   return ({ definition, pool }: { definition: ModelDefinition; pool: TensorRunner }): ServedModel =>
     new ServedModel(signatureOf(definition), pool, deps);
 }

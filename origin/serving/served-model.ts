@@ -49,7 +49,7 @@ export class ServedModel {
   constructor(
     signature: ModelSignatureView,
     runner: TensorRunner,
-    deps: { clock: Clock; metrics?: OriginMetrics },
+    deps: { clock: Clock; metrics?: OriginMetrics; stageBatches?: number },
   ) {
     this.signature = signature;
     this.#labels = { model: signature.name, version: signature.version };
@@ -64,6 +64,8 @@ export class ServedModel {
       name: signature.name,
       config,
       clock: deps.clock,
+      // The pool queues a staged batch behind the running one and starts it the moment the instance is free.
+      stageBatches: deps.stageBatches ?? 0,
       execute: async (batch) => {
         const first = batch[0]!;
         if (batch.length === 1) return [await runner.run(first.payload.inputs, first.payload.outputNames)];

@@ -33,6 +33,11 @@ export const originConfigSchema = z.object({
   INTRA_OP_THREADS: int(1, 1024).optional(),
   INTER_OP_THREADS: int(1, 1024).default(1),
   GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  /**
+   * Batches per model that may be formed ahead while every instance is busy, when they cannot grow any more;
+   * 0 = Triton's behaviour (form a batch only when an instance is free). See the README's batching section.
+   */
+  STAGED_BATCHES: int(0, 8).default(1),
   MAX_BODY_BYTES: int(1024).default(64 * 1024 * 1024),
   ORIGIN_AUTH: z.enum(['hmac', 'off']).default('hmac'),
   /** `keyId:secret` pairs, comma-separated; several ids let keys rotate without downtime. */

@@ -121,7 +121,7 @@ describe('model repository over HTTP', () => {
     });
     const send = () =>
       h!.call('POST', '/v2/models/det-tight/infer', { body: req.body as Uint8Array, headers: req.headers });
-    const responses = await Promise.all(Array.from({ length: 8 }, send));
+    const responses = await Promise.all(Array.from({ length: 16 }, send));
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
     const shed = responses.filter((r) => r.status === 503);
