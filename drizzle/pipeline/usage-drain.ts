@@ -253,7 +253,9 @@ export class UsageDrain {
     );
     result.entries = entries.length;
     result.written = write.written;
-    result.duplicates = events.length - write.written - write.rejected;
+    // Every valid entry that added no row: stored before (redelivery) or repeated within this batch.
+    const validEntries = parsed.filter((p) => p.ok).length;
+    result.duplicates = validEntries - write.written - write.rejected;
     result.deadLettered = dead.length;
     this.#stats.batches += 1;
     this.#stats.entries += result.entries;
@@ -281,7 +283,7 @@ export class UsageDrain {
     events: UsageEvent[],
     parsed: ParsedEntry[],
     dead: Dead[],
-  ): Promise<{ written: number; rejected: number }> {
+  ): Promise<{ written: number /** entries (not events) dead-lettered here */; rejected: number }> {
     if (events.length === 0) return { written: 0, rejected: 0 };
     try {
       const written = await this.#o.db.transaction(async (tx) => {
@@ -320,9 +322,9 @@ export class UsageDrain {
             },
           );
         }
-        rejected += 1;
         for (const p of parsed) {
           if (p.ok && p.event.id === event.id) {
+            rejected += 1;
             dead.push({
               entryId: p.entryId,
               reason: `rejected by Postgres: ${(err as Error).message}`,
