@@ -21,7 +21,10 @@ export const edgeRoutingConfigSchema = z
   .object({
     /** Static origins, `id=url[@region]` or `url[@region]`, comma-separated; `ORIGINS` is read when unset. */
     STATIC_ORIGINS: list,
-    /** `redis`: the fleet registry; `static`: the list above; `auto`: the registry when Redis is configured. */
+    /**
+     * `redis`: the fleet registry (the static list only if Redis fails before a first read); `static`: the list
+     * above; `auto`: the static list when one is given, else the registry when Redis is configured.
+     */
     ORIGIN_REGISTRY: z.enum(['auto', 'redis', 'static']).default('auto'),
     /** How long one read of the registry is reused in the isolate. */
     ORIGIN_REGISTRY_CACHE_MS: int(0, 60_000).default(1_500),

@@ -17,12 +17,9 @@ const versionParam = z
   .openapi({ param: { name: 'version', in: 'path' }, example: '1' });
 
 const cacheHeaders = z.object({
-  'cache-control': z
-    .string()
-    .optional()
-    .openapi({
-      description: '`no-cache`: skip cached answers and store the fresh one; `no-store`: bypass the cache',
-    }),
+  'cache-control': z.string().optional().openapi({
+    description: '`no-cache`: skip cached answers and store the fresh one; `no-store`: bypass the cache',
+  }),
   'x-request-timeout-ms': z
     .string()
     .optional()

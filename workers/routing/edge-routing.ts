@@ -66,8 +66,9 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
   } catch (error) {
     throw new Error(`invalid STATIC_ORIGINS: ${(error as Error).message}`);
   }
-  const registry =
-    config.ORIGIN_REGISTRY === 'auto' ? (deps.redis ? 'redis' : 'static') : config.ORIGIN_REGISTRY;
+  // `auto`: an explicit static list wins (local stacks, fixed fleets); otherwise the registry in Redis.
+  const auto = staticOrigins.length === 0 && deps.redis ? 'redis' : 'static';
+  const registry = config.ORIGIN_REGISTRY === 'auto' ? auto : config.ORIGIN_REGISTRY;
   if (registry === 'redis' && !deps.redis) {
     throw new Error('ORIGIN_REGISTRY=redis needs UPSTASH_REDIS_REST_URL (the fleet registry lives in Redis)');
   }

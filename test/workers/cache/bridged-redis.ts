@@ -28,10 +28,10 @@ export interface BridgedRedis {
 
 /** The real `@upstash/redis` client → the local Upstash REST bridge → the real Redis on 127.0.0.1. */
 export async function startBridgedRedis(
-  options: { autoPipelining?: boolean; namespace?: string } = {},
+  options: { autoPipelining?: boolean; namespace?: string; db?: number } = {},
 ): Promise<BridgedRedis> {
   const bridge = await startUpstashBridge({
-    redisUrl: withDatabase(REDIS_URL, EDGE_ROUTING_TEST_DB),
+    redisUrl: withDatabase(REDIS_URL, options.db ?? EDGE_ROUTING_TEST_DB),
     token: randomBytes(16).toString('hex'),
   });
   const redis = new Redis({

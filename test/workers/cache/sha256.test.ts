@@ -4,7 +4,9 @@ import { sha256HexSync } from '../../../workers/cache/sha256.ts';
 
 describe('sha256HexSync', () => {
   it('matches the FIPS 180-4 test vectors', () => {
-    expect(sha256HexSync(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256HexSync(new Uint8Array(0))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     expect(sha256HexSync(new TextEncoder().encode('abc'))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );

@@ -38,17 +38,18 @@ export async function routedEdge(options: {
   env?: Record<string, string>;
   redis?: Redis | null;
   tenants?: number;
+  /** Reuse another edge's keys (a second isolate of the same deployment). */
+  keys?: TestKey[];
   models?: Map<string, ModelCacheSettings>;
 }): Promise<RoutedEdge> {
   const clock = { now: Date.now() };
   const now = () => clock.now;
   const data = new MemoryData();
-  const keys: TestKey[] = [];
-  for (let i = 0; i < (options.tenants ?? 2); i++) {
-    const k = await makeKey({ tenant: { requestsPerMinute: 100_000, burst: 10_000 } });
-    data.records.set(k.record.prefix, k.record);
-    keys.push(k);
+  const keys: TestKey[] = [...(options.keys ?? [])];
+  for (let i = 0; i < (options.keys ? 0 : (options.tenants ?? 2)); i++) {
+    keys.push(await makeKey({ tenant: { requestsPerMinute: 100_000, burst: 10_000 } }));
   }
+  for (const k of keys) data.records.set(k.record.prefix, k.record);
   const env = {
     LOG_LEVEL: 'silent',
     ENVIRONMENT: 'test',
