@@ -36,7 +36,14 @@ export function autoscalerPolicy(config: AutoscalerConfig): Policy {
 export function staticPolicy(n: number): Policy {
   return (input) => {
     const current = input.instances.filter((i) => i.state !== 'draining').length;
-    return { desired: n, add: Math.max(0, n - current), drain: [], panic: false, reason: 'static', memory: input.memory };
+    return {
+      desired: n,
+      add: Math.max(0, n - current),
+      drain: [],
+      panic: false,
+      reason: 'static',
+      memory: input.memory,
+    };
   };
 }
 
@@ -100,7 +107,11 @@ interface Cohort {
  * launches go through the real failover (breakers, retries, idempotent tokens) to simulated providers in
  * spread-placement order. Backoff sleeps take no simulated time.
  */
-export async function simulate(trace: Trace, policy: Policy, options: { policyName: string; initialReplicas: number }): Promise<SimResult> {
+export async function simulate(
+  trace: Trace,
+  policy: Policy,
+  options: { policyName: string; initialReplicas: number },
+): Promise<SimResult> {
   const random = seededRandom(trace.seed);
   let nowMs = 0;
   const model: ReplicaModel = { slots: trace.instance.slots, serviceMs: trace.instance.serviceMs };
@@ -174,7 +185,16 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
   let memory: AutoscalerMemory = INITIAL_MEMORY;
   let lastDesired = options.initialReplicas;
   let panic = false;
-  let minute: TimelinePoint = { t: 0, rate: 0, ready: 0, booting: 0, desired: 0, panic: false, overSlo: 0, requests: 0 };
+  let minute: TimelinePoint = {
+    t: 0,
+    rate: 0,
+    ready: 0,
+    booting: 0,
+    desired: 0,
+    panic: false,
+    overSlo: 0,
+    requests: 0,
+  };
 
   const end = durationS(trace);
   for (let t = 0; t < end; t++) {
@@ -204,19 +224,21 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
             backlog[i]!.count -= take;
             fromBacklog += take;
           }
-          result.lostOnFailedHosts += fromBacklog + deadReady * meanInflight(model, Math.min(lambdaPer, perReplica));
+          result.lostOnFailedHosts +=
+            fromBacklog + deadReady * meanInflight(model, Math.min(lambdaPer, perReplica));
         }
       }
       if (t === Math.floor(o.toS)) p.recover();
     }
 
-    for (const p of providers) for (const id of p.advance()) {
-      const inst = instances.get(id);
-      if (inst && inst.state === 'booting') {
-        inst.state = 'ready';
-        inst.shownAs = 'ready';
+    for (const p of providers)
+      for (const id of p.advance()) {
+        const inst = instances.get(id);
+        if (inst && inst.state === 'booting') {
+          inst.state = 'ready';
+          inst.shownAs = 'ready';
+        }
       }
-    }
     for (const inst of instances.values()) {
       if (inst.state === 'draining') {
         // Idle when picked, so it is gone within the second; terminate through the breaker like the runner.
@@ -256,7 +278,10 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
         result.rejected.queueFull += shed;
       }
     }
-    while (head < backlog.length && ((t - backlog[head]!.t) * 1000 >= trace.deadlineMs || backlog[head]!.count <= 1e-9)) {
+    while (
+      head < backlog.length &&
+      ((t - backlog[head]!.t) * 1000 >= trace.deadlineMs || backlog[head]!.count <= 1e-9)
+    ) {
       result.rejected.timedOut += backlog[head]!.count;
       head++;
     }
@@ -283,7 +308,8 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
       const views: InstanceView[] = [];
       for (const inst of instances.values()) {
         const visibleDead = inst.state === 'dead' && t < inst.visibleUntil;
-        if (inst.state !== 'booting' && inst.state !== 'ready' && inst.state !== 'draining' && !visibleDead) continue;
+        if (inst.state !== 'booting' && inst.state !== 'ready' && inst.state !== 'draining' && !visibleDead)
+          continue;
         views.push({
           id: inst.id,
           state: visibleDead ? inst.shownAs : (inst.state as InstanceView['state']),
@@ -300,7 +326,11 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
         now: nowMs,
         samples,
         instances: views,
-        providers: providers.map((p) => ({ name: p.name, available: breakers[p.name] !== 'open', bootMs: p.spec.bootMs })),
+        providers: providers.map((p) => ({
+          name: p.name,
+          available: breakers[p.name] !== 'open',
+          bootMs: p.spec.bootMs,
+        })),
         memory,
       });
       memory = step.memory;
@@ -313,7 +343,11 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
       }
       for (let k = 0; k < step.add; k++) {
         const order = placementOrder(
-          providers.map((p) => ({ name: p.name, hourlyCostUsd: p.spec.hourlyCostUsd, running: countOn(p.name) })),
+          providers.map((p) => ({
+            name: p.name,
+            hourlyCostUsd: p.spec.hourlyCostUsd,
+            running: countOn(p.name),
+          })),
           alive().length + 1,
           trace.maxProviderShare,
         );
@@ -321,7 +355,12 @@ export async function simulate(trace: Trace, policy: Policy, options: { policyNa
         for (const name of order) {
           try {
             const inst = await failover.call(name, (a) =>
-              a.launch({ clientToken: `sim-${t}-${k}`, gpuType: 'A100-80GB', image: 'aiserve-origin', env: {} }),
+              a.launch({
+                clientToken: `sim-${t}-${k}`,
+                gpuType: 'A100-80GB',
+                image: 'aiserve-origin',
+                env: {},
+              }),
             );
             track(byName.get(name)!, inst.providerInstanceId, 'booting', t);
             result.launches++;

@@ -28,15 +28,22 @@ export function misses(r: SimResult): number {
 export async function runScenario(trace: Trace, config: AutoscalerConfig): Promise<ScenarioResult> {
   const peak = Math.max(...trace.rates);
   const staticReplicas = replicasFor(trace, peak, config.targetInflightPerReplica);
-  const initial = Math.max(config.minReplicas, replicasFor(trace, rateAt(trace, 0), config.targetInflightPerReplica));
-  const autoscaler = await simulate(trace, autoscalerPolicy(config), { policyName: 'autoscaler', initialReplicas: initial });
+  const initial = Math.max(
+    config.minReplicas,
+    replicasFor(trace, rateAt(trace, 0), config.targetInflightPerReplica),
+  );
+  const autoscaler = await simulate(trace, autoscalerPolicy(config), {
+    policyName: 'autoscaler',
+    initialReplicas: initial,
+  });
   const fixed = await simulate(trace, staticPolicy(staticReplicas), {
     policyName: `static-${staticReplicas}`,
     initialReplicas: staticReplicas,
   });
   const costRatio = autoscaler.costUsd / fixed.costUsd;
   const missRatio = misses(autoscaler) / autoscaler.requests;
-  const rejected = autoscaler.rejected.queueFull + autoscaler.rejected.timedOut + autoscaler.rejected.noOrigin;
+  const rejected =
+    autoscaler.rejected.queueFull + autoscaler.rejected.timedOut + autoscaler.rejected.noOrigin;
   const targets: ScenarioResult['targets'] = [];
   if (trace.name === 'diurnal') {
     targets.push({

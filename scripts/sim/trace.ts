@@ -35,7 +35,9 @@ export const traceSchema = z.object({
   providers: z.array(providerSchema).min(1),
   bootJitter: z.number().min(0).max(0.9).default(0.2),
   outages: z
-    .array(z.object({ provider: z.string().min(1), fromS: z.number().nonnegative(), toS: z.number().positive() }))
+    .array(
+      z.object({ provider: z.string().min(1), fromS: z.number().nonnegative(), toS: z.number().positive() }),
+    )
     .default([]),
   /** Control-loop period (reconcile runner), heartbeat period and registry TTL, seconds. */
   controlPeriodS: z.number().int().positive().default(15),
@@ -69,7 +71,8 @@ export async function loadTrace(path: string): Promise<Trace> {
   }
   const names = new Set(parsed.data.providers.map((p) => p.name));
   for (const o of parsed.data.outages) {
-    if (!names.has(o.provider)) throw new Error(`invalid trace ${path}: outage names unknown provider "${o.provider}"`);
+    if (!names.has(o.provider))
+      throw new Error(`invalid trace ${path}: outage names unknown provider "${o.provider}"`);
   }
   return parsed.data;
 }

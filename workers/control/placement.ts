@@ -18,7 +18,9 @@ export function placementOrder(
   maxShare: number,
 ): string[] {
   const cap = Math.max(1, Math.ceil(maxShare * fleetAfter));
-  const byCost = [...providers].sort((a, b) => a.hourlyCostUsd - b.hourlyCostUsd || a.name.localeCompare(b.name));
+  const byCost = [...providers].sort(
+    (a, b) => a.hourlyCostUsd - b.hourlyCostUsd || a.name.localeCompare(b.name),
+  );
   const open = byCost.filter((p) => p.running + 1 <= cap);
   const full = byCost.filter((p) => p.running + 1 > cap);
   return [...open, ...full].map((p) => p.name);
