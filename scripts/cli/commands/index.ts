@@ -1,5 +1,6 @@
 import type { CommandGroup } from '../types.ts';
 import { auditGroup } from './audit.ts';
+import { fleetGroup } from './fleet.ts';
 import { keysGroup } from './keys.ts';
 import { modelsGroup } from './models.ts';
 import { partitionsGroup } from './partitions.ts';
@@ -17,4 +18,5 @@ export const commandGroups: CommandGroup[] = [
   usageGroup,
   auditGroup,
   partitionsGroup,
+  fleetGroup,
 ];

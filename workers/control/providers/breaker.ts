@@ -19,6 +19,8 @@ export interface ProviderBreakerOptions {
   halfOpenAfterMs: number;
   /** The clock the cooldown is measured on; the simulator passes simulated time. */
   now?: () => number;
+  /** A previous breaker's `toJSON()`, so state survives across Cron Trigger isolates. */
+  initialState?: unknown;
 }
 
 /**

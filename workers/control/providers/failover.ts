@@ -42,6 +42,8 @@ export interface FailoverOptions {
   maxDelayMs?: number;
   breakerThreshold?: number;
   halfOpenAfterMs?: number;
+  /** Breaker states saved by `exportBreakers()` of an earlier failover (another isolate, an earlier run). */
+  initialBreakers?: Record<string, unknown>;
 }
 
 export type SkipReason = 'unsupported_gpu_type' | 'breaker_open' | ProviderErrorKind | 'error';
@@ -85,6 +87,8 @@ export interface Failover {
    */
   call<T>(provider: string, fn: (adapter: ProviderAdapter) => Promise<T>): Promise<T>;
   breakerStates(): Record<string, BreakerState>;
+  /** Serialisable breaker state per provider (cockatiel `toJSON`), for `initialBreakers`. */
+  exportBreakers(): Record<string, unknown>;
   providers(): ProviderAdapter[];
 }
 
@@ -99,6 +103,7 @@ export function createFailover(options: FailoverOptions): Failover {
       threshold: options.breakerThreshold ?? 5,
       halfOpenAfterMs: options.halfOpenAfterMs ?? 60_000,
       now: options.now,
+      initialState: options.initialBreakers?.[p.adapter.name],
     }) as CircuitBreakerPolicy,
   }));
   const byName = new Map(entries.map((e) => [e.adapter.name, e]));
@@ -165,6 +170,10 @@ export function createFailover(options: FailoverOptions): Failover {
 
     breakerStates() {
       return Object.fromEntries(entries.map((e) => [e.adapter.name, breakerState(e.breaker)]));
+    },
+
+    exportBreakers() {
+      return Object.fromEntries(entries.map((e) => [e.adapter.name, e.breaker.toJSON()]));
     },
 
     providers() {

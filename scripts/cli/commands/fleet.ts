@@ -1,0 +1,150 @@
+import { listAudit } from '../../../drizzle/queries/audit.ts';
+import { controlConfigSchema, providerOrder } from '../../../shared/config/control.ts';
+import { loadConfig } from '../../../shared/config/load.ts';
+import { AppError } from '../../../shared/errors/app-error.ts';
+import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
+import { listLiveInstances, listRecentInstances } from '../../../workers/control/instance-store.ts';
+import { loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
+import { UsageError } from '../errors.ts';
+import { table } from '../output.ts';
+import type { CliContext, CommandGroup } from '../types.ts';
+
+function needRedis(ctx: CliContext) {
+  const redis = ctx.redis();
+  if (!redis) {
+    throw new AppError(
+      'INVALID_REQUEST',
+      'fleet commands need UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (the fleet registry lives there)',
+    );
+  }
+  return redis;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const fleetGroup: CommandGroup = {
+  name: 'fleet',
+  summary: 'GPU fleet: reconcile (autoscale and launch/drain through the providers) and status',
+  commands: [
+    {
+      name: 'reconcile',
+      summary:
+        'one reconcile pass: settle instances, ask the autoscaler, launch or drain, audit the decision',
+      flags: {
+        'dry-run': {
+          type: 'boolean',
+          description: 'decide and report only: no launches, drains, writes or audit',
+        },
+      },
+      details: 'Example: npm run cli -- fleet reconcile --dry-run',
+      async run(ctx, { flags }) {
+        const config = loadConfig(controlConfigSchema, ctx.env, 'control');
+        const report = await runReconcile(
+          { db: await ctx.db(), redis: needRedis(ctx), config, actor: ctx.actor },
+          { dryRun: flags['dry-run'] === true },
+        );
+        if (!report.ran) {
+          return {
+            data: report,
+            text: ['another reconcile run holds the lock; nothing done'],
+            warnings: ['skipped: lock held'],
+          };
+        }
+        const d = report.decision;
+        const text = [
+          `${report.dryRun ? 'dry run: ' : ''}desired ${d?.desired ?? '?'}, add ${d?.add ?? 0}, drain ${d?.drain.length ?? 0}${d?.panic ? ' (panic)' : ''}: ${d?.reason ?? ''}`,
+          `launched ${report.counts.launched}, launch failures ${report.counts.launchFailed}, boot timeouts ${report.counts.bootTimeouts}, terminated ${report.counts.terminated}, orphans ${report.counts.orphans}`,
+          '',
+          ...table(
+            ['provider', 'breaker', 'instances', 'error'],
+            report.providers.map((p) => [p.name, p.breaker, p.listed, p.error ?? null]),
+          ),
+        ];
+        if (report.actions.length > 0) {
+          text.push(
+            '',
+            ...table(
+              ['action', 'instance', 'provider', 'reason'],
+              report.actions.map((a) => [a.kind, a.instanceId, a.provider ?? null, a.reason]),
+            ),
+          );
+        }
+        return { data: report, text };
+      },
+    },
+    {
+      name: 'status',
+      summary:
+        'instances (live and recent), providers in failover order with breaker states, registry origins',
+      flags: { limit: { type: 'int', description: 'recent instances to show, 1 to 500 (default 20)' } },
+      async run(ctx, { flags }) {
+        const limit = (flags['limit'] as number | undefined) ?? 20;
+        if (limit < 1 || limit > 500) throw new UsageError(`--limit must be from 1 to 500 (got ${limit})`);
+        const config = loadConfig(controlConfigSchema, ctx.env, 'control');
+        const redis = needRedis(ctx);
+        const db = await ctx.db();
+        const [live, recent, origins, saved, lastDecision] = await Promise.all([
+          listLiveInstances(db),
+          listRecentInstances(db, limit),
+          listLiveOrigins(redis, Date.now()),
+          loadSavedBreakers(redis),
+          listAudit(db, { action: 'fleet.decision', limit: 1 }),
+        ]);
+        const providers = providerOrder(config).map((name) => ({
+          name,
+          breaker: saved?.states[name] ?? 'closed',
+        }));
+        const hourly = live.reduce((sum, r) => sum + (r.hourlyCostUsd ?? 0), 0);
+        const data = {
+          providers,
+          breakersSavedAt: iso(saved?.at ?? null),
+          live: live.length,
+          hourlyCostUsd: Number(hourly.toFixed(4)),
+          origins: origins.map((o) => ({
+            id: o.id,
+            status: o.status,
+            inflight: o.load.inflight,
+            instanceId: o.instanceId,
+          })),
+          instances: recent,
+          lastDecision: lastDecision[0] ?? null,
+        };
+        const text = [
+          `providers (failover order): ${providers.map((p) => `${p.name} [${p.breaker}]`).join(', ') || 'none configured'}`,
+          `live instances: ${live.length}, $${hourly.toFixed(2)}/h; origins in the registry: ${origins.length}`,
+          `last decision: ${lastDecision[0] ? `${lastDecision[0].ts} ${JSON.stringify((lastDecision[0].details as { decision?: unknown }).decision)}` : 'none'}`,
+          '',
+          ...table(
+            [
+              'id',
+              'provider',
+              'provider id',
+              'region',
+              'gpu',
+              'status',
+              '$/h',
+              'launched',
+              'ready',
+              'ended',
+              'reason',
+            ],
+            recent.map((r) => [
+              r.id,
+              r.provider,
+              r.providerInstanceId,
+              r.region,
+              r.gpuType,
+              r.status,
+              r.hourlyCostUsd,
+              iso(r.launchedAt),
+              iso(r.readyAt),
+              iso(r.terminatedAt),
+              r.failureReason,
+            ]),
+          ),
+        ];
+        return { data, text };
+      },
+    },
+  ],
+};
