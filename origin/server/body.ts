@@ -4,6 +4,24 @@ import { AppError } from '../../shared/errors/index.ts';
 
 export type BodyVariables = { rawBody: Uint8Array };
 
+const HEADER_LENGTH = 'inference-header-content-length';
+/** The widest element of a fixed-size tensor datatype (FP64, INT64, UINT64). */
+const TENSOR_ALIGNMENT = 8;
+
+/**
+ * Bytes to leave in front of a binary-extension body so that its binary section (which starts after the JSON
+ * header of `Inference-Header-Content-Length` bytes) lands on an 8-byte boundary: the first tensor can then be
+ * viewed in place instead of copied into a fresh typed array. 0 when the header is absent or malformed (the
+ * decoder reports that).
+ */
+export function binarySectionPad(headerLength: string | undefined): number {
+  if (headerLength === undefined) return 0;
+  const n = Number(headerLength.trim());
+  return Number.isSafeInteger(n) && n > 0
+    ? (TENSOR_ALIGNMENT - (n % TENSOR_ALIGNMENT)) % TENSOR_ALIGNMENT
+    : 0;
+}
+
 function tooLarge(limit: number): AppError {
   return new AppError('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
 }
@@ -22,7 +40,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const body =
     incoming && !incoming.readableEnded
-      ? await readIncoming(incoming, declared, limit)
+      ? await readIncoming(incoming, declared, limit, binarySectionPad(c.req.header(HEADER_LENGTH)))
       : await readWeb(c, limit);
   c.set('rawBody', body);
   return body;
@@ -38,11 +56,12 @@ function readIncoming(
   incoming: IncomingMessage,
   declared: string | undefined,
   limit: number,
+  pad: number,
 ): Promise<Uint8Array> {
   const expected = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : -1;
   return new Promise((resolve, reject) => {
     // allocUnsafeSlow: never a slice of Node's shared pool, so tensors viewing the body own no foreign bytes.
-    let buffer = expected >= 0 ? Buffer.allocUnsafeSlow(expected) : undefined;
+    let buffer = expected >= 0 ? Buffer.allocUnsafeSlow(expected + pad).subarray(pad) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     const cleanup = () => {
