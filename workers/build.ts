@@ -1,7 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { findModelSettings } from '../drizzle/queries/models.ts';
 import { loadDataConfig } from '../shared/config/data.ts';
+import { edgeRoutingConfigSchema } from '../shared/config/edge-routing.ts';
+import { loadConfig } from '../shared/config/load.ts';
 import { type AppOptions, createApp } from './app.ts';
 import type { AppEnv } from './env.ts';
+import { createEdgeRouting } from './routing/edge-routing.ts';
 import { configFromBindings, createServices, type ServiceDeps, type Services } from './services.ts';
 import { createDatabaseSource, type DatabaseSource } from './store/database-source.ts';
 import { createPostgresDataAccess } from './store/postgres-data.ts';
@@ -22,7 +26,7 @@ export interface BuildOptions extends AppOptions {
 
 /**
  * The same wiring for both entries (Workers and `npm run edge:node`): config from the bindings, Postgres when
- * `DATABASE_URL` is set, services, app.
+ * `DATABASE_URL` is set, services, the response cache and origin router (EDGE-ROUTING), app.
  */
 export async function buildEdge(env: Record<string, unknown>, options: BuildOptions): Promise<BuiltEdge> {
   const config = configFromBindings(env);
@@ -39,6 +43,17 @@ export async function buildEdge(env: Record<string, unknown>, options: BuildOpti
     data: database ? createPostgresDataAccess(database) : null,
     database,
   });
+  const routing = createEdgeRouting({
+    config: loadConfig(edgeRoutingConfigSchema, strings, 'edge routing'),
+    origins: config.ORIGINS,
+    signingKey: config.ORIGIN_SIGNING_KEY,
+    redis: services.redis,
+    loadModelSettings: database ? (name) => database.use((h) => findModelSettings(h.db, name)) : null,
+    logger: services.logger,
+    now: services.now,
+  });
+  services.routing = routing;
+  services.cacheLookup = routing.startCacheLookup;
   const app = createApp(services, { platform: options.platform });
   return { app, services, database };
 }

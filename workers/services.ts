@@ -7,6 +7,7 @@ import { createKeyCache, type KeyCache } from './middleware/auth/key-cache.ts';
 import { createTouchBatcher, type TouchBatcher } from './middleware/auth/touch-batcher.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
+import type { EdgeRouting } from './routing/edge-routing.ts';
 import type { DataAccess } from './store/data-access.ts';
 import type { DatabaseSource } from './store/database-source.ts';
 import { createMemoryRateLimiter } from './store/memory-rate-limiter.ts';
@@ -34,6 +35,8 @@ export interface Services {
   operatorTokenHash: string | null;
   /** The response-cache lookup the rate-limit middleware starts (EDGE-ROUTING's cache layer), if any. */
   cacheLookup: CacheLookupStarter | null;
+  /** Response cache and origin router (EDGE-ROUTING); null: the inference routes are not served. */
+  routing: EdgeRouting | null;
   /** Epoch ms. */
   now(): number;
 }
@@ -139,6 +142,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     usage,
     operatorTokenHash: config.ADMIN_TOKEN ? await hashKeySecret(config.ADMIN_TOKEN) : null,
     cacheLookup: null,
+    routing: null,
     now,
   };
 }

@@ -5,6 +5,7 @@ import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { inferBody } from './edge-fixture.ts';
+import { startStubOrigin } from './stub-origin.ts';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 
@@ -18,21 +19,26 @@ export interface DbEdge {
 }
 
 /**
- * The edge as `buildEdge` wires it, on a fresh migrated Postgres database (pg driver), with a stub inference
- * route answering 200 (the real one is EDGE-ROUTING's). Redis only when `env` names the bridge.
+ * The edge as `buildEdge` wires it (real routes, cache and router), on a fresh migrated Postgres database
+ * (pg driver), in front of a stub origin. Redis only when `env` names the bridge.
  */
 export async function startDbEdge(env: Record<string, string> = {}): Promise<DbEdge> {
   const temp = await createTempDatabase();
   const dataEnv = { DATABASE_URL: temp.url, DATABASE_DRIVER: 'pg', DATABASE_POOL_MAX: '4' };
   const db = await createDatabase(loadDataConfig(dataEnv));
   await migrateDatabase(db.primary);
+  const origin = await startStubOrigin();
   const node = createNodePlatform();
   const edge = await buildEdge(
-    { LOG_LEVEL: 'silent', ENVIRONMENT: 'test', ADMIN_TOKEN: OPERATOR_TOKEN, ...dataEnv, ...env },
+    {
+      LOG_LEVEL: 'silent',
+      ENVIRONMENT: 'test',
+      ADMIN_TOKEN: OPERATOR_TOKEN,
+      ORIGINS: `stub=${origin.url}`,
+      ...dataEnv,
+      ...env,
+    },
     { perUseDatabase: false, platform: () => node.platform },
-  );
-  edge.app.post('/v2/models/:name/infer', (c) =>
-    c.json({ model_name: c.req.param('name'), tenant: c.var.auth?.tenantId }),
   );
   return {
     edge,
@@ -42,6 +48,7 @@ export async function startDbEdge(env: Record<string, string> = {}): Promise<DbE
     request: async (path, init) => edge.app.request(path, init),
     async close() {
       await node.settle();
+      await origin.close();
       await edge.database?.close();
       await db.close();
       await temp.drop();

@@ -1,3 +1,6 @@
+// Loaded first on purpose: @hono/zod-openapi adds `.openapi()` to zod schemas created after it loads (zod 4
+// attaches methods per instance), and the inference route documents the shared protocol schemas with it.
+import '@hono/zod-openapi';
 import type { z } from 'zod';
 import { AppError } from '../../../shared/errors/index.ts';
 import { type InferRequestJson, inferRequestSchema } from '../../../shared/protocol/infer-request.ts';
