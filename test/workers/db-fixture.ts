@@ -1,3 +1,4 @@
+import { startStubOrigin } from '../../bench/edge/stub-origin.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
@@ -5,7 +6,6 @@ import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { inferBody } from './edge-fixture.ts';
-import { startStubOrigin } from './stub-origin.ts';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 

@@ -19,7 +19,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * a fixed FP32 output, metadata and readiness answer for any model. For edge tests and benchmarks that need
  * an origin behind the router without onnxruntime.
  */
-export async function startStubOrigin(): Promise<StubOrigin> {
+export async function startStubOrigin(options: { port?: number } = {}): Promise<StubOrigin> {
   let calls = 0;
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -68,7 +68,7 @@ export async function startStubOrigin(): Promise<StubOrigin> {
     res.statusCode = 404;
     res.end(JSON.stringify({ error: `no route ${path}`, code: 'NOT_FOUND' }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

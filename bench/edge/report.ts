@@ -1,0 +1,58 @@
+import type { LoadResult } from './load.ts';
+
+export interface ScenarioResult extends LoadResult {
+  name: string;
+  kind: 'bare' | 'hit' | 'miss';
+  store: 'memory' | 'redis' | null;
+  /** requests/s of this scenario over bare Hono's. */
+  ratioToBare: number;
+}
+
+export interface EdgeBenchResults {
+  machine: {
+    cpuModel: string;
+    cpuCount: number;
+    totalMemGiB: number;
+    loadAvg1mAtStart: number;
+    node: string;
+    date: string;
+    gitCommit: string | null;
+  };
+  settings: Record<string, unknown>;
+  scenarios: ScenarioResult[];
+  targets: { name: string; pass: boolean; detail: string }[];
+  allTargetsPass: boolean;
+}
+
+const f = (n: number, digits = 2) => n.toFixed(digits);
+
+export function renderMarkdown(r: EdgeBenchResults): string {
+  const m = r.machine;
+  const s = r.settings;
+  const lines = [
+    '## Edge benchmark (Node, `npm run bench:edge`)',
+    '',
+    `${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, ${m.date.slice(0, 10)}${m.gitCommit ? `, commit ${m.gitCommit}` : ''}, load average ${f(m.loadAvg1mAtStart)} at start. ` +
+      `${s.clients} closed-loop clients, ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured per scenario; every server in its own process, load generator on the same machine; database: ${s.database}.`,
+    '',
+    '| Scenario | req/s | p50 ms | p99 ms | × bare Hono | X-Cache seen | Errors |',
+    '|---|---:|---:|---:|---:|---|---:|',
+    ...r.scenarios.map(
+      (x) =>
+        `| ${x.name} | ${f(x.requestsPerSecond, 1)} | ${f(x.latency.p50Ms, 3)} | ${f(x.latency.p99Ms, 3)} | ${f(x.ratioToBare, 3)} | ${
+          Object.entries(x.xCache)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '-'
+        } | ${x.errors} |`,
+    ),
+    '',
+    ...(s.redisSkipped ? [`Redis-backed store not measured: ${s.redisSkipped}.`, ''] : []),
+    '**Targets**',
+    '',
+    '| Target | Result | Measured |',
+    '|---|---|---|',
+    ...r.targets.map((t) => `| ${t.name} | ${t.pass ? 'PASS' : 'FAIL'} | ${t.detail} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
