@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'hono';
 import { AppError } from '../shared/errors/app-error.ts';
 import { toErrorResponse } from '../shared/errors/index.ts';
 import { createWorkersPlatform } from './adapters/workers.ts';
-import { type BuiltEdge, buildEdge } from './build.ts';
+import type { BuiltEdge } from './build.ts';
 import type { Bindings } from './env.ts';
 
 // One app and one set of services per isolate: caches, limiter buckets and the Redis client are reused by
@@ -12,10 +12,15 @@ let built: Promise<BuiltEdge> | null = null;
 
 function edgeFor(env: Bindings): Promise<BuiltEdge> {
   if (!built) {
-    built = buildEdge(env, {
-      perUseDatabase: true,
-      platform: (c) => createWorkersPlatform(c.executionCtx),
-    });
+    // Loaded on first use, not at module load: cockatiel calls AbortController.abort() at module scope, which
+    // workerd refuses in the global scope ("Disallowed operation"), so the worker would not start at all.
+    // esbuild keeps a dynamically imported module's top level inside a lazy initialiser.
+    built = import('./build.ts').then(({ buildEdge }) =>
+      buildEdge(env, {
+        perUseDatabase: true,
+        platform: (c) => createWorkersPlatform(c.executionCtx),
+      }),
+    );
     // A bad configuration is reported on every request until fixed (a redeploy), not cached as a crash.
     built.catch(() => {
       built = null;
@@ -44,11 +49,13 @@ async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionConte
 
 async function scheduledHandler(controller: ScheduledController, env: Bindings): Promise<void> {
   const edge = await edgeFor(env);
-  // The fleet reconcile (control plane, workers/control/reconcile.ts) is wired here once it exists.
-  edge.services.logger.info(
-    { cron: controller.cron },
-    'scheduled: fleet reconcile is not built yet; nothing to do',
-  );
+  const { runScheduledReconcile } = await import('./control/scheduled.ts');
+  await runScheduledReconcile({
+    env,
+    database: edge.database,
+    redis: edge.services.redis,
+    logger: edge.services.logger.child({ cron: controller.cron }),
+  });
 }
 
 export default {
