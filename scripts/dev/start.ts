@@ -274,11 +274,16 @@ async function main(): Promise<void> {
     stopping ??= parts.stopAll().then(() => process.exit(code));
     return stopping;
   };
+  let firstSignalAt = 0;
   const onSignal = () => {
     if (stopping) {
+      // A terminal's Ctrl-C reaches the whole process group and tsx relays it once more to this process, so
+      // one key press arrives twice: only a later, separate signal means "stop waiting, kill everything".
+      if (Date.now() - firstSignalAt < 1_000) return;
       parts.killAll();
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     log('stopping…');
     void shutdown(0);
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import type { LocalState } from '../../scripts/dev/stack/local-state.ts';
+import { groupAlive, groupGone, processAlive } from '../support/process-state.ts';
 
 /**
  * `npm start` end to end, as a new user runs it: no DATABASE_URL (embedded PGlite), no Redis (the edge's
@@ -17,15 +18,6 @@ const EDGE_INFER_ROUTE = existsSync(join(process.cwd(), 'workers', 'routes', 'in
 let dir: string | undefined;
 let npm: ChildProcess | undefined;
 let output = '';
-
-const groupAlive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterAll(async () => {
   if (npm?.pid && groupAlive(npm.pid)) process.kill(-npm.pid, 'SIGKILL');
@@ -78,7 +70,10 @@ describe('npm start (the whole stack)', () => {
     npm.stderr?.on('data', (d: Buffer) => {
       output += d.toString();
     });
-    const exited = new Promise<number | null>((resolve) => npm!.on('exit', (code) => resolve(code)));
+    // npm itself receives the group's SIGINT too and may end by that signal once the script has exited.
+    const exited = new Promise<number | 'SIGINT' | null>((resolve) =>
+      npm!.on('exit', (code, signal) => resolve(signal === 'SIGINT' ? 'SIGINT' : code)),
+    );
 
     const localJson = join(stateDir, 'local.json');
     const state = await waitFor('local.json', 280_000, async () =>
@@ -111,9 +106,10 @@ describe('npm start (the whole stack)', () => {
       expect(answer.model_name).toBe('ocr-cls');
       const [out] = answer.outputs;
       expect(out).toMatchObject({ name: 'softmax_0.tmp_0', datatype: 'FP32', shape: [1, 2] });
-      // A real softmax from onnxruntime: two probabilities that sum to 1, upright text most likely.
+      // A real softmax from onnxruntime: two probabilities that sum to 1. (The synthetic stripes are
+      // symmetric, so which of 0° and 180° wins says nothing; only that the model ran.)
       expect(out!.data[0]! + out!.data[1]!).toBeCloseTo(1, 4);
-      expect(out!.data[0]!).toBeGreaterThan(out!.data[1]!);
+      for (const p of out!.data) expect(p).toBeGreaterThanOrEqual(0);
     } else {
       // Until the edge serves inference (workers/routes/infer.ts), the demo key must still authenticate
       // (through the Neon driver, the proxy and PGlite): the request gets past auth to the router's 404.
@@ -140,23 +136,17 @@ describe('npm start (the whole stack)', () => {
       exited,
       new Promise<'hung'>((r) => setTimeout(() => r('hung'), 90_000)),
     ]);
-    expect(code, output.slice(-3000)).toBe(0);
+    expect([0, 'SIGINT'], output.slice(-3000)).toContain(code);
+    // npm may go first; the script keeps stopping its parts, writing to the same pipe, until the group is gone.
+    expect(await groupGone(npm.pid!, 90_000), 'npm start left processes in its group').toBe(true);
+    expect(output).not.toMatch(/npm start failed|ERR!/);
     expect(output).toContain('[start] stopped edge');
     expect(output).toContain('[start] stopped pglite');
     for (const [name, pid] of Object.entries(state.pids ?? {})) {
-      expect(groupAlive(pid) || isAlive(pid), `${name} (pid ${pid}) left running`).toBe(false);
+      expect((await groupGone(pid)) && !processAlive(pid), `${name} (pid ${pid}) left running`).toBe(true);
     }
     for (const url of [state.edgeUrl!, state.originUrl!]) {
       await expect(fetch(`${url}/v2/health/live`), `${url} still answers`).rejects.toThrow();
     }
   }, 400_000);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
