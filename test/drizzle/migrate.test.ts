@@ -16,13 +16,13 @@ function monthName(offset: number): string {
   return `${m.getUTCFullYear()}${String(m.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
-describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', (backend) => {
+describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', { timeout: 120_000 }, (backend) => {
   let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
   beforeAll(async () => {
     env = await openMigrated(backend);
     db = env.handle.primary;
-  });
+  }, 180_000);
   afterAll(() => env?.dispose());
 
   it('create every table from an empty database', async () => {

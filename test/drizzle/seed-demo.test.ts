@@ -7,13 +7,13 @@ import type { Database } from '../../shared/db/types.ts';
 import { hashKeySecret, parseApiKey } from '../../shared/keys/api-key.ts';
 import { type Backend, openMigrated } from '../shared/db/temp-database.ts';
 
-describe.each<Backend>(['pglite', 'postgres'])('demo seed on %s', (backend) => {
+describe.each<Backend>(['pglite', 'postgres'])('demo seed on %s', { timeout: 120_000 }, (backend) => {
   let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
   beforeAll(async () => {
     env = await openMigrated(backend);
     db = env.handle.primary;
-  });
+  }, 180_000);
   afterAll(() => env?.dispose());
 
   it('creates the demo tenant and returns a working key on the first run only', async () => {

@@ -16,7 +16,7 @@ import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
 import { type Backend, openMigrated } from '../../shared/db/temp-database.ts';
 
-describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', (backend) => {
+describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout: 120_000 }, (backend) => {
   let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
   let tenantId: string;
@@ -24,7 +24,7 @@ describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', (backend) 
     env = await openMigrated(backend);
     db = env.handle.primary;
     tenantId = (await createTenant(db, { name: 'acme', plan: 'pro' })).id;
-  });
+  }, 180_000);
   afterAll(() => env?.dispose());
 
   it('stores only the hash: the created key authenticates by prefix and its secret hash matches', async () => {

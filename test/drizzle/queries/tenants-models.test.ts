@@ -15,81 +15,91 @@ import {
 import type { Database } from '../../../shared/db/types.ts';
 import { type Backend, openMigrated } from '../../shared/db/temp-database.ts';
 
-describe.each<Backend>(['postgres', 'pglite'])('tenants and model settings on %s', (backend) => {
-  let env: Awaited<ReturnType<typeof openMigrated>>;
-  let db: Database;
-  beforeAll(async () => {
-    env = await openMigrated(backend);
-    db = env.handle.primary;
-  });
-  afterAll(() => env?.dispose());
+describe.each<Backend>(['postgres', 'pglite'])(
+  'tenants and model settings on %s',
+  { timeout: 120_000 },
+  (backend) => {
+    let env: Awaited<ReturnType<typeof openMigrated>>;
+    let db: Database;
+    beforeAll(async () => {
+      env = await openMigrated(backend);
+      db = env.handle.primary;
+    }, 180_000);
+    afterAll(() => env?.dispose());
 
-  it('creates a tenant with its plan’s limits unless overridden', async () => {
-    const free = await createTenant(db, { name: 'free-co' });
-    expect(free).toMatchObject({ plan: 'free', requestsPerMinute: 60, burst: 10, disabled: false });
-    const custom = await createTenant(db, { name: 'big-co', plan: 'enterprise', burst: 5 });
-    expect(custom).toMatchObject({ plan: 'enterprise', requestsPerMinute: 6000, burst: 5 });
-  });
-
-  it('refuses a duplicate name with CONFLICT naming the tenant', async () => {
-    await createTenant(db, { name: 'dup' });
-    await expect(createTenant(db, { name: 'dup' })).rejects.toMatchObject({
-      code: 'CONFLICT',
-      message: 'tenant "dup" already exists',
+    it('creates a tenant with its plan’s limits unless overridden', async () => {
+      const free = await createTenant(db, { name: 'free-co' });
+      expect(free).toMatchObject({ plan: 'free', requestsPerMinute: 60, burst: 10, disabled: false });
+      const custom = await createTenant(db, { name: 'big-co', plan: 'enterprise', burst: 5 });
+      expect(custom).toMatchObject({ plan: 'enterprise', requestsPerMinute: 6000, burst: 5 });
     });
-  });
 
-  it('refuses an invalid name with INVALID_REQUEST', async () => {
-    await expect(createTenant(db, { name: 'Has Spaces' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-  });
-
-  it('ensures a tenant idempotently', async () => {
-    const first = await ensureTenant(db, { name: 'seeded' });
-    const second = await ensureTenant(db, { name: 'seeded' });
-    expect(first.created).toBe(true);
-    expect(second.created).toBe(false);
-    expect(second.tenant.id).toBe(first.tenant.id);
-  });
-
-  it('lists tenants by name and resolves names, NOT_FOUND for unknown ones', async () => {
-    const names = (await listTenants(db)).map((t) => t.name);
-    expect(names).toEqual([...names].sort());
-    expect((await findTenantByName(db, 'dup'))?.name).toBe('dup');
-    await expect(requireTenant(db, 'nobody')).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-      message: 'unknown tenant "nobody"',
+    it('refuses a duplicate name with CONFLICT naming the tenant', async () => {
+      await createTenant(db, { name: 'dup' });
+      await expect(createTenant(db, { name: 'dup' })).rejects.toMatchObject({
+        code: 'CONFLICT',
+        message: 'tenant "dup" already exists',
+      });
     });
-  });
 
-  it('has no settings for an unconfigured model (the caller uses the defaults)', async () => {
-    expect(await findModelSettings(db, 'ocr-cls')).toBeNull();
-    expect(DEFAULT_MODEL_SETTINGS).toMatchObject({ cacheable: true, cacheTtlSeconds: 300, shareable: false });
-  });
-
-  it('sets model settings field by field, keeping the others, and reports before and after', async () => {
-    const first = await setModelSettings(db, 'ocr-cls', { cacheTtlSeconds: 60 });
-    expect(first.before).toBeNull();
-    expect(first.after).toEqual({ ...DEFAULT_MODEL_SETTINGS, name: 'ocr-cls', cacheTtlSeconds: 60 });
-    const second = await setModelSettings(db, 'ocr-cls', { shareable: true });
-    expect(second.before).toEqual(first.after);
-    expect(second.after).toMatchObject({ cacheTtlSeconds: 60, shareable: true, cacheable: true });
-    expect(await findModelSettings(db, 'ocr-cls')).toEqual(second.after);
-    await setModelSettings(db, 'ocr-det', { cacheable: false, visibility: 'private' });
-    expect((await listModelSettings(db)).map((m) => [m.name, m.cacheable])).toEqual([
-      ['ocr-cls', true],
-      ['ocr-det', false],
-    ]);
-  });
-
-  it('rejects a negative, fractional or too-long TTL and a bad visibility', async () => {
-    for (const ttl of [-1, 1.5, 86_401]) {
-      await expect(setModelSettings(db, 'm', { cacheTtlSeconds: ttl })).rejects.toMatchObject({
+    it('refuses an invalid name with INVALID_REQUEST', async () => {
+      await expect(createTenant(db, { name: 'Has Spaces' })).rejects.toMatchObject({
         code: 'INVALID_REQUEST',
       });
-    }
-    await expect(
-      setModelSettings(db, 'm', { visibility: 'secret' as unknown as 'public' }),
-    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-    expect(await findModelSettings(db, 'm')).toBeNull();
-  });
-});
+    });
+
+    it('ensures a tenant idempotently', async () => {
+      const first = await ensureTenant(db, { name: 'seeded' });
+      const second = await ensureTenant(db, { name: 'seeded' });
+      expect(first.created).toBe(true);
+      expect(second.created).toBe(false);
+      expect(second.tenant.id).toBe(first.tenant.id);
+    });
+
+    it('lists tenants by name and resolves names, NOT_FOUND for unknown ones', async () => {
+      const names = (await listTenants(db)).map((t) => t.name);
+      expect(names).toEqual([...names].sort());
+      expect((await findTenantByName(db, 'dup'))?.name).toBe('dup');
+      await expect(requireTenant(db, 'nobody')).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: 'unknown tenant "nobody"',
+      });
+    });
+
+    it('has no settings for an unconfigured model (the caller uses the defaults)', async () => {
+      expect(await findModelSettings(db, 'ocr-cls')).toBeNull();
+      expect(DEFAULT_MODEL_SETTINGS).toMatchObject({
+        cacheable: true,
+        cacheTtlSeconds: 300,
+        shareable: false,
+      });
+    });
+
+    it('sets model settings field by field, keeping the others, and reports before and after', async () => {
+      const first = await setModelSettings(db, 'ocr-cls', { cacheTtlSeconds: 60 });
+      expect(first.before).toBeNull();
+      expect(first.after).toEqual({ ...DEFAULT_MODEL_SETTINGS, name: 'ocr-cls', cacheTtlSeconds: 60 });
+      const second = await setModelSettings(db, 'ocr-cls', { shareable: true });
+      expect(second.before).toEqual(first.after);
+      expect(second.after).toMatchObject({ cacheTtlSeconds: 60, shareable: true, cacheable: true });
+      expect(await findModelSettings(db, 'ocr-cls')).toEqual(second.after);
+      await setModelSettings(db, 'ocr-det', { cacheable: false, visibility: 'private' });
+      expect((await listModelSettings(db)).map((m) => [m.name, m.cacheable])).toEqual([
+        ['ocr-cls', true],
+        ['ocr-det', false],
+      ]);
+    });
+
+    it('rejects a negative, fractional or too-long TTL and a bad visibility', async () => {
+      for (const ttl of [-1, 1.5, 86_401]) {
+        await expect(setModelSettings(db, 'm', { cacheTtlSeconds: ttl })).rejects.toMatchObject({
+          code: 'INVALID_REQUEST',
+        });
+      }
+      await expect(
+        setModelSettings(db, 'm', { visibility: 'secret' as unknown as 'public' }),
+      ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      expect(await findModelSettings(db, 'm')).toBeNull();
+    });
+  },
+);

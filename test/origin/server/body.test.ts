@@ -50,7 +50,7 @@ describe('readBody over a real Node server', () => {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) }],
       binaryInputs: true,
     });
-    const body = encoded.body as Uint8Array;
+    const body = encoded.body as Uint8Array<ArrayBuffer>;
     const hcl = Number(encoded.headers['inference-header-content-length']);
     // The id makes the JSON header an odd length: read at offset 0, the FP32 data would be misaligned.
     expect(hcl % 4).not.toBe(0);

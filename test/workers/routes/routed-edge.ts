@@ -41,6 +41,8 @@ export async function routedEdge(options: {
   /** Reuse another edge's keys (a second isolate of the same deployment). */
   keys?: TestKey[];
   models?: Map<string, ModelCacheSettings>;
+  /** The picker's RNG (reproducible origin choice). */
+  random?: () => number;
 }): Promise<RoutedEdge> {
   const clock = { now: Date.now() };
   const now = () => clock.now;
@@ -69,6 +71,7 @@ export async function routedEdge(options: {
     loadModelSettings: async (name) => models.get(name) ?? null,
     logger: services.logger,
     now,
+    random: options.random,
   });
   services.cacheLookup = routing.startCacheLookup;
   const node = createNodePlatform({ now });

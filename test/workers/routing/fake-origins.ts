@@ -10,7 +10,9 @@ export type Behaviour =
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
   /** Destroys the connection without an answer. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Answers like `ok`, but only once `until` resolves. */
+  | { kind: 'gate'; until: Promise<void> };
 
 export interface SeenRequest {
   method: string;
@@ -81,6 +83,7 @@ export async function startFakeOrigin(
         res.end(b.body ?? JSON.stringify({ error: `fake ${b.status}`, code: 'FAKE' }));
         return;
       }
+      if (b.kind === 'gate') await b.until;
       served++;
       let requestId: unknown;
       try {
