@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared/errors/index.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { auth } from './middleware/auth/index.ts';
+import { SecretHashes } from './middleware/auth/secret-hashes.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { inferBody } from './middleware/infer-body/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
@@ -81,6 +82,8 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   app.use('/v2/models/*', inferBody());
   const authDeps = {
     keys: services.keys,
+    // As long as a key record may stay in isolate memory: no longer-lived copy of anything key-related.
+    secretHashes: new SecretHashes({ ttlMs: config.AUTH_MEMORY_TTL_MS, now: services.now }),
     touch: services.touch,
     operatorTokenHash: services.operatorTokenHash,
   };
@@ -100,7 +103,10 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   registerRoutes(app, services);
 
   app.notFound((c) =>
-    toErrorResponse(new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), c.var.requestId),
+    toErrorResponse(
+      new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
+      c.get('requestId'),
+    ),
   );
   app.onError((err, c) => {
     let error: unknown = err;
@@ -108,10 +114,10 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
       error = new AppError(codeForStatus(err.status), err.message || `HTTP ${err.status}`, { cause: err });
     }
     if (!isAppError(error) || error.status >= 500) {
-      const logger = c.var.logger ?? services.logger;
+      const logger = c.get('logger') ?? services.logger;
       logger.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     }
-    const response = toErrorResponse(error, c.var.requestId);
+    const response = toErrorResponse(error, c.get('requestId'));
     if (response.status === 401) response.headers.set('www-authenticate', 'Bearer realm="aiserve"');
     return response;
   });

@@ -97,7 +97,14 @@ function spawnTs(name: string, file: string, args: string[], env: NodeJS.Process
   const child = startChild({
     name,
     command: process.execPath,
-    args: ['--import', 'tsx', file, ...args],
+    // BENCH_NODE_ARGS: extra Node flags for the servers (for example --cpu-prof to profile a run).
+    args: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      file,
+      ...args,
+    ],
     env,
     cwd: ROOT,
     write: (line) => {

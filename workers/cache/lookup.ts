@@ -75,7 +75,7 @@ export class ResponseCacheLayer {
         inference.headerLength === null ? null : inference.rawBody.subarray(inference.headerLength);
       key = sha256HexSync(
         canonicalCacheMaterial({
-          tenantId: c.var.auth?.tenantId ?? null,
+          tenantId: c.get('auth')?.tenantId ?? null,
           shareable: decision.shareable,
           model: inference.model,
           version: inference.version,
@@ -101,7 +101,7 @@ export class ResponseCacheLayer {
    * `CacheLookupStarter` the rate-limit middleware calls in the same tick as its limiter.
    */
   start(c: Context<AppEnv>): Promise<CacheLookupResult> | undefined {
-    const inference = c.var.inference;
+    const inference = c.get('inference');
     if (!inference) return undefined;
     const settings = this.#options.settings.peek(inference.model);
     if (settings !== undefined) return this.#lookup(c, inference, this.#plan(c, inference, settings));
@@ -113,7 +113,7 @@ export class ResponseCacheLayer {
     if (!key || !decision.read) {
       return Promise.resolve({ status: decision.bypass ? 'BYPASS' : 'MISS', response: null, key });
     }
-    const platform = c.var.platform;
+    const platform = c.get('platform');
     const tiers = this.tiers(platform);
     const id = requestJsonId(inference);
     const hit = (value: StoredResponse, source: CacheHitSource): CacheLookupResult => ({

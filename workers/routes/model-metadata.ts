@@ -54,7 +54,7 @@ export const modelVersionMetadataRoute = createRoute({
 });
 
 function render(c: Context<AppEnv>, entry: MetadataEntry, xCache: 'HIT-EDGE' | 'MISS'): Response {
-  const age = String(Math.max(0, Math.floor((c.var.platform.now() - entry.fetchedAt) / 1000)));
+  const age = String(Math.max(0, Math.floor((c.get('platform').now() - entry.fetchedAt) / 1000)));
   // Clients may keep it but must revalidate (cheap: a 304) so a model change shows at once.
   const extra = { etag: entry.etag, 'cache-control': 'private, no-cache', 'x-cache': xCache, age };
   if (ifNoneMatchHits(c.req.header('if-none-match'), entry.etag)) {
@@ -68,7 +68,7 @@ function render(c: Context<AppEnv>, entry: MetadataEntry, xCache: 'HIT-EDGE' | '
 }
 
 async function serve(c: Context<AppEnv>, routing: EdgeRouting, model: string, version: string | null) {
-  const platform = c.var.platform;
+  const platform = c.get('platform');
   const result = await routing.metadata.get(
     `${model}\u0000${version ?? ''}`,
     async () => {

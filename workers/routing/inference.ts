@@ -41,8 +41,8 @@ export function answerFrom(response: OriginResponse, now: number): OriginAnswer 
 /** The forwarded request's headers from the client's. */
 function forwardedHeaders(c: Context<AppEnv>, contentType?: string): OriginRequest['headers'] {
   const headers: OriginRequest['headers'] = {
-    traceparent: c.var.traceparent,
-    'x-request-id': c.var.requestId,
+    traceparent: c.get('traceparent'),
+    'x-request-id': c.get('requestId'),
   };
   const tracestate = c.req.header('tracestate');
   if (tracestate) headers.tracestate = tracestate;
@@ -61,9 +61,9 @@ function originPath(model: string, version: string | null, suffix: string): stri
  * stored per the model's policy in the background. Errors propagate as AppErrors and are never cached.
  */
 export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<Response> {
-  const inference = c.var.inference;
+  const inference = c.get('inference');
   if (!inference) throw new AppError('INVALID_REQUEST', 'the request has no inference body');
-  const lookup = await (c.var.cacheLookup ?? routing.cache.start(c));
+  const lookup = await (c.get('cacheLookup') ?? routing.cache.start(c));
   if (lookup?.response) {
     c.set('cacheResult', lookup.status);
     c.set('originId', null);
@@ -74,7 +74,7 @@ export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Pr
   const deadline = new Deadline(
     resolveDeadlineMs(routing.deadlines, c.req.header(TIMEOUT_HEADER), parameters?.timeout),
   );
-  const platform = c.var.platform;
+  const platform = c.get('platform');
   const headers = forwardedHeaders(c, inference.contentType);
   if (inference.headerLength !== null)
     headers['inference-header-content-length'] = String(inference.headerLength);
@@ -145,5 +145,5 @@ export async function getFromOrigin(
     deadline,
     signal: c.req.raw.signal,
   });
-  return answerFrom(response, c.var.platform.now());
+  return answerFrom(response, c.get('platform').now());
 }

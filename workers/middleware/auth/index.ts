@@ -4,6 +4,7 @@ import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/
 import type { AppEnv, AuthContext } from '../../env.ts';
 import type { AuthKeyRecord } from '../../store/auth-record.ts';
 import type { KeyCache } from './key-cache.ts';
+import type { SecretHashes } from './secret-hashes.ts';
 import type { TouchBatcher } from './touch-batcher.ts';
 
 export type { AuthContext } from '../../env.ts';
@@ -18,6 +19,8 @@ export interface AuthOptions {
    * with the `admin` scope (acting on its own tenant); `any`: any valid key.
    */
   scope: 'model' | 'admin' | 'any';
+  /** Reuses the hash of a recently presented secret (default: hash every request). */
+  secretHashes?: SecretHashes;
 }
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)/;
@@ -67,7 +70,7 @@ export function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | n
 /**
  * Authenticates `Authorization: Bearer <key>` and authorises it for the route: 401 for a missing, malformed,
  * unknown, wrong, expired or revoked key; 403 for a disabled tenant or a model (or the admin API) outside the
- * key's scopes. Sets `c.var.auth`.
+ * key's scopes. Sets `c.get('auth')`.
  *
  * @example
  * app.use('/v2/models/*', auth({ keys, touch, operatorTokenHash: null, scope: 'model' }));
@@ -78,7 +81,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     if (!presented) {
       throw new AppError('UNAUTHENTICATED', 'missing "Authorization: Bearer <api key>" header');
     }
-    const { metrics } = c.var.services;
+    const { metrics } = c.get('services');
     if (options.scope === 'admin' && options.operatorTokenHash && !presented.startsWith('ais_')) {
       const hash = await hashKeySecret(presented);
       if (!timingSafeEqualHex(hash, options.operatorTokenHash)) {
@@ -112,12 +115,14 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
         retryAfterSeconds: 5,
       });
     }
-    const hash = await hashKeySecret(parsed.secret);
+    const hash = options.secretHashes
+      ? await options.secretHashes.hash(parsed.secret)
+      : await hashKeySecret(parsed.secret);
     if (!record || !timingSafeEqualHex(hash, record.secretHash)) {
       metrics.inc('edge_auth_failures_total');
       throw new AppError('UNAUTHENTICATED', 'invalid API key');
     }
-    const rejection = keyRejection(record, c.var.platform.now());
+    const rejection = keyRejection(record, c.get('platform').now());
     if (rejection) {
       metrics.inc('edge_auth_failures_total');
       throw rejection;
@@ -125,7 +130,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     // Set before the scope check so a refused request of a valid key still gets its usage event.
     c.set('auth', authContextOf(record));
     if (options.scope === 'model') {
-      const model = c.var.inference?.model ?? modelFromPath(c.req.path);
+      const model = c.get('inference')?.model ?? modelFromPath(c.req.path);
       if (model !== null && !record.scopes.includes('*') && !record.scopes.includes(model)) {
         throw new AppError('FORBIDDEN', `API key is not allowed to use model "${model}"`);
       }
@@ -133,7 +138,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
       throw new AppError('FORBIDDEN', 'API key lacks the "admin" scope required by the admin API');
     }
     const write = options.touch?.mark(record.prefix);
-    if (write) c.var.platform.waitUntil(write);
+    if (write) c.get('platform').waitUntil(write);
     await next();
   };
 }

@@ -17,7 +17,7 @@ function decodeSegment(segment: string, what: string): string {
 
 /**
  * Reads and parses `POST /v2/models/{m}[/versions/{v}]/infer` bodies before auth and rate limiting, which
- * need the model and the batch size (`items`, the limiter's cost). Sets `c.var.inference`; other paths pass.
+ * need the model and the batch size (`items`, the limiter's cost). Sets `c.get('inference')`; other paths pass.
  *
  * @example
  * app.use('/v2/models/*', inferBody());

@@ -23,7 +23,7 @@ interface Bucket {
 }
 
 function bucketFor(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
-  const auth = c.var.auth;
+  const auth = c.get('auth');
   if (auth?.keyId) {
     return { identifier: `key:${auth.keyId}`, perMinute: auth.requestsPerMinute, burst: auth.burst };
   }
@@ -65,9 +65,9 @@ export function retryAfterSeconds(
  */
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
-    const { metrics } = c.var.services;
+    const { metrics } = c.get('services');
     const bucket = bucketFor(c, options.ip);
-    const cost = c.var.inference?.items ?? 1;
+    const cost = c.get('inference')?.items ?? 1;
     if (cost > bucket.burst) {
       throw new AppError(
         'INVALID_REQUEST',
@@ -91,20 +91,23 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
       metrics.inc('edge_rate_limit_redis_failures_total');
       if (options.failureMode === 'closed') {
         metrics.inc('edge_rate_limit_fail_closed_total');
-        c.var.logger.error({ err, bucket: bucket.identifier }, 'rate limiter unavailable; refusing (closed)');
+        c.get('logger').error(
+          { err, bucket: bucket.identifier },
+          'rate limiter unavailable; refusing (closed)',
+        );
         throw new AppError('DEPENDENCY_UNAVAILABLE', 'rate limiter (Redis) is unreachable', {
           cause: err,
           retryAfterSeconds: 5,
         });
       }
       metrics.inc('edge_rate_limit_fail_open_total');
-      c.var.logger.warn(
+      c.get('logger').warn(
         { err, bucket: bucket.identifier },
         'rate limiter unavailable; using isolate limiter',
       );
       result = await options.fallback.limit(request);
     }
-    const now = c.var.platform.now();
+    const now = c.get('platform').now();
     if (!result.success) {
       metrics.inc('edge_rate_limited_total');
       const retryAfter = retryAfterSeconds(result, cost, bucket.perMinute, now);
@@ -113,7 +116,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
         `rate limit exceeded: ${result.remaining} of ${result.limit} tokens left, this request costs ${cost}`,
         { retryAfterSeconds: retryAfter },
       );
-      const response = toErrorResponse(error, c.var.requestId);
+      const response = toErrorResponse(error, c.get('requestId'));
       setHeaders(response.headers, result, now);
       return response;
     }

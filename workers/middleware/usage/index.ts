@@ -12,9 +12,9 @@ function routeOf(c: Context<AppEnv>): string {
 }
 
 export function usageEventFor(c: Context<AppEnv>, nowMs: number): UsageEvent | null {
-  const auth = c.var.auth;
+  const auth = c.get('auth');
   if (!auth?.tenantId) return null;
-  const inference = c.var.inference;
+  const inference = c.get('inference');
   const model = inference?.model ?? null;
   return {
     id: crypto.randomUUID(),
@@ -25,11 +25,11 @@ export function usageEventFor(c: Context<AppEnv>, nowMs: number): UsageEvent | n
     version: inference?.version && inference.version.length <= 64 ? inference.version : null,
     route: routeOf(c),
     status: c.res.status,
-    latencyMs: Math.max(0, nowMs - c.var.startedAt),
-    cache: c.var.cacheResult ?? 'NONE',
+    latencyMs: Math.max(0, nowMs - c.get('startedAt')),
+    cache: c.get('cacheResult') ?? 'NONE',
     items: inference?.items ?? 0,
-    requestId: c.var.requestId,
-    originId: c.var.originId ?? null,
+    requestId: c.get('requestId'),
+    originId: c.get('originId') ?? null,
   };
 }
 
@@ -44,11 +44,11 @@ export function usageEventFor(c: Context<AppEnv>, nowMs: number): UsageEvent | n
 export function usage(options: { sink: UsageSink }): MiddlewareHandler<AppEnv> {
   return async function usageMiddleware(c, next) {
     await next();
-    const event = usageEventFor(c, c.var.platform.now());
+    const event = usageEventFor(c, c.get('platform').now());
     if (!event) return;
-    const { metrics } = c.var.services;
-    const logger = c.var.logger;
-    c.var.platform.waitUntil(
+    const { metrics } = c.get('services');
+    const logger = c.get('logger');
+    c.get('platform').waitUntil(
       options.sink.record(event).then(
         () => metrics.inc('edge_usage_events_total'),
         (err: unknown) => {

@@ -8,7 +8,7 @@ import type { AppContext, AuthContext } from '../../env.ts';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function authOf(c: AppContext): AuthContext {
-  const auth = c.var.auth;
+  const auth = c.get('auth');
   // The admin auth middleware runs before every admin route; reaching here without it is a wiring bug.
   if (!auth) throw new AppError('UNAUTHENTICATED', 'admin API needs a bearer token');
   return auth;
@@ -31,7 +31,7 @@ export function actorOf(auth: AuthContext): string {
  * `AppError`s from the queries (validation, conflicts) pass through unchanged.
  */
 export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle) => Promise<T>): Promise<T> {
-  const source = c.var.services.database;
+  const source = c.get('services').database;
   if (!source) {
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'the admin API needs Postgres, and DATABASE_URL is not set');
   }
@@ -39,7 +39,7 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
     return await source.use(fn);
   } catch (err) {
     if (isAppError(err)) throw err;
-    c.var.logger.error({ err }, 'admin database operation failed');
+    c.get('logger').error({ err }, 'admin database operation failed');
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'Postgres request failed', {
       cause: err,
       retryAfterSeconds: 5,

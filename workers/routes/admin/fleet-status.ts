@@ -41,13 +41,13 @@ export const fleetStatusRoute = createRoute({
 export function registerFleetStatus(app: OpenAPIHono<AppEnv>): void {
   app.openapi(fleetStatusRoute, async (c) => {
     requireOperator(c);
-    const { redis, config, routing } = c.var.services;
+    const { redis, config, routing } = c.get('services');
     const source = redis ? ('registry' as const) : ('static' as const);
     try {
       // The router's own view (registry, or the static list) when it is wired; else read the registry directly.
       if (routing) return c.json({ source, origins: await routing.source.list() }, 200);
       if (!redis) return c.json({ source, origins: parseStaticOrigins(config.ORIGINS) }, 200);
-      return c.json({ source, origins: await listLiveOrigins(redis, c.var.platform.now()) }, 200);
+      return c.json({ source, origins: await listLiveOrigins(redis, c.get('platform').now()) }, 200);
     } catch (err) {
       throw new AppError('DEPENDENCY_UNAVAILABLE', 'fleet registry (Redis) is unreachable', {
         cause: err,

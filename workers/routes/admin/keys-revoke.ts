@@ -28,7 +28,7 @@ export function registerKeysRevoke(app: OpenAPIHono<AppEnv>): void {
   app.openapi(keysRevokeRoute, async (c) => {
     const auth = authOf(c);
     const { tenant: tenantRef, key } = c.req.valid('param');
-    const { keys } = c.var.services;
+    const { keys } = c.get('services');
     const result = await withDatabase(c, async (h) => {
       const tenant = await resolveTenant(c, h, tenantRef);
       // Drops this isolate's copy and the Redis entry, so other edges re-read within their memory TTL.

@@ -48,7 +48,7 @@ export function registerKeysRotate(app: OpenAPIHono<AppEnv>): void {
     const auth = authOf(c);
     const { tenant: tenantRef, key } = c.req.valid('param');
     const overlapSeconds = c.req.valid('json')?.overlapSeconds ?? 3600;
-    const { keys } = c.var.services;
+    const { keys } = c.get('services');
     const result = await withDatabase(c, async (h) => {
       const tenant = await resolveTenant(c, h, tenantRef);
       const rotated = await rotateKey(h.primary, key, {

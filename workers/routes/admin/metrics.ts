@@ -21,6 +21,6 @@ export const metricsRoute = createRoute({
 export function registerMetrics(app: OpenAPIHono<AppEnv>): void {
   app.openapi(metricsRoute, (c) => {
     requireOperator(c);
-    return c.json({ counters: c.var.services.metrics.snapshot() }, 200);
+    return c.json({ counters: c.get('services').metrics.snapshot() }, 200);
   });
 }
