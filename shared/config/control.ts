@@ -83,7 +83,7 @@ export const controlConfigSchema = z
     /** Our GPU type new hosts are launched with. */
     CONTROL_GPU_TYPE: z.string().min(1).default('A100-80GB'),
     CONTROL_REGION: z.string().optional(),
-    /** The origin container image (built from scripts/deploy/Dockerfile); required to launch. */
+    /** The origin container image (built from deploy/origin.Dockerfile); required to launch. */
     CONTROL_ORIGIN_IMAGE: z.string().min(1).optional(),
     CONTROL_DISK_GB: int(8, 4096).default(32),
     /** A host that has not registered as ready within this is terminated and counted. */

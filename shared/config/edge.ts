@@ -49,10 +49,10 @@ export const edgeConfigSchema = z.object({
   USAGE_FLUSH_INTERVAL_MS: int(0).default(5_000),
   /** Static origin list (used when Redis is not configured): `id=url[@region]` comma-separated. */
   ORIGINS: list,
-  /** `keyId:secret` the edge signs origin requests with (the origin's ORIGIN_SIGNING_KEYS holds the pair). */
   /** `npm run edge:node` only (wrangler picks its own address). */
   EDGE_HOST: z.string().default('127.0.0.1'),
   EDGE_PORT: int(0, 65535).default(8787),
+  /** `keyId:secret` the edge signs origin requests with (the origin's ORIGIN_SIGNING_KEYS holds the pair). */
   ORIGIN_SIGNING_KEY: z
     .string()
     .regex(/^[^:,\s]+:[^,\s]+$/, 'ORIGIN_SIGNING_KEY must be keyId:secret')

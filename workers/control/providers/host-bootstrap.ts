@@ -1,6 +1,6 @@
 /**
  * The first-boot script for providers that start a VM rather than a container (Lambda): it installs nothing,
- * only runs the origin image with its environment, the same way `scripts/deploy/gpu-host-start.sh` does on a
+ * only runs the origin image with its environment, the same way `deploy/origin-host.sh` does on a
  * host an operator manages. Values are single-quoted so secrets with shell metacharacters survive intact.
  */
 

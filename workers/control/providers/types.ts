@@ -30,7 +30,7 @@ export interface LaunchRequest {
   /** Our GPU type, e.g. `A100-80GB`; the adapter maps it to the provider's type. */
   gpuType: string;
   region?: string;
-  /** Container image the host runs (the origin image from `scripts/deploy/Dockerfile`). */
+  /** Container image the host runs (the origin image from `deploy/origin.Dockerfile`). */
   image: string;
   /** Environment of the origin container: signing keys, registry address and token, ORIGIN_ID, … */
   env: Record<string, string>;
