@@ -12,15 +12,27 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'origin' });
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let origin: Awaited<ReturnType<typeof startOrigin>> | undefined;
+  // The control plane's drain (scale-down) ends the process like SIGTERM: the host is terminated next.
+  let drainRequested = false;
+  let shuttingDown = false;
   try {
-    origin = await startOrigin(config, { logger });
+    origin = await startOrigin(config, {
+      logger,
+      onDrainRequested: () => {
+        drainRequested = true;
+        if (origin) shutdown('control-plane drain');
+      },
+    });
+    if (drainRequested) shutdown('control-plane drain');
   } catch (err) {
     logger.fatal({ err }, `origin failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
 
-  const shutdown = (signal: string) => {
+  function shutdown(signal: string): void {
+    if (shuttingDown || !origin) return;
+    shuttingDown = true;
     logger.info({ signal }, 'shutdown requested');
     // The bound holds even if a model run never returns.
     setTimeout(() => {
@@ -34,7 +46,7 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
-  };
+  }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.ts';
+import { drainKey } from '../../shared/fleet/drain-marker.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
 import {
   deregisterOrigin,
@@ -28,6 +29,11 @@ export interface HeartbeatOptions {
   writeTimeoutMs?: number;
   /** Bound on each registry write during drain, so a dead Redis never holds up shutdown. Default 2000. */
   drainWriteTimeoutMs?: number;
+  /**
+   * The control plane's drain request: each beat first reads `aiserve:drain:<id>`; once it is there the beat
+   * writes `draining` (not `ready`, which would undo the reconciler's mark) and `onRequested` runs once.
+   */
+  drainWatch?: { get(key: string): Promise<unknown>; onRequested(): void };
 }
 
 /**
@@ -66,6 +72,8 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let registered = false;
   let failures = 0;
   let inFlight: Promise<boolean> | null = null;
+  let drainRequested = false;
+  let drainNotified = false;
 
   async function record(status: OriginRecord['status']): Promise<OriginRecord> {
     const snapshot = await sampler.sample();
@@ -121,10 +129,35 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     }, ms);
   }
 
+  /** Whether the reconciler asked this origin to drain; a failed read counts as no (the next beat asks again). */
+  async function drainAsked(): Promise<boolean> {
+    if (!options.drainWatch) return false;
+    if (drainRequested) return true;
+    try {
+      const marker = await within(options.drainWatch.get(drainKey(identity.id)), writeTimeoutMs);
+      if (marker === null || marker === undefined) return false;
+    } catch {
+      return false;
+    }
+    drainRequested = true;
+    logger.info({ originId: identity.id }, 'drain requested by the control plane');
+    return true;
+  }
+
+  async function beatOnce(): Promise<boolean> {
+    const asked = await drainAsked();
+    const ok = await write(asked ? 'draining' : 'ready');
+    if (asked && !drainNotified && state === 'beating') {
+      drainNotified = true;
+      options.drainWatch?.onRequested();
+    }
+    return ok;
+  }
+
   function beat(): Promise<boolean> {
     if (state !== 'beating') return Promise.resolve(false);
     // Beats never overlap: a slow write delays the next one instead of racing it.
-    inFlight ??= write('ready').then((ok) => {
+    inFlight ??= beatOnce().then((ok) => {
       inFlight = null;
       if (state === 'beating') schedule(ok ? intervalMs : retryMs);
       return ok;

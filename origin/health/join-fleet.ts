@@ -72,7 +72,9 @@ export async function joinFleet(
     gpu: Pick<GpuSampler, 'available' | 'latest'> | null;
     clock: Clock;
     logger: Logger;
-    redis?: RegistryRedis;
+    redis?: RegistryRedis & { get(key: string): Promise<unknown> };
+    /** The control plane asked this origin to drain (its `aiserve:drain:<id>` marker appeared). */
+    onDrainRequested?: () => void;
   },
 ): Promise<Heartbeat | null> {
   assertFleetConfig(config);
@@ -98,6 +100,9 @@ export async function joinFleet(
     logger: deps.logger,
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlMs: config.HEARTBEAT_TTL_MS,
+    ...(deps.onDrainRequested
+      ? { drainWatch: { get: (key: string) => redis.get(key), onRequested: deps.onDrainRequested } }
+      : {}),
   });
   await heartbeat.start();
   return heartbeat;

@@ -29,7 +29,15 @@ export interface Origin {
  */
 export async function startOrigin(
   config: OriginConfig,
-  deps: { logger: Logger; clock?: Clock },
+  deps: {
+    logger: Logger;
+    clock?: Clock;
+    /**
+     * What to do when the control plane asks this origin to drain (scale-down); default: `drain()`, after
+     * which the process stays up, unready and out of the registry. `origin/main.ts` drains and exits.
+     */
+    onDrainRequested?: () => void;
+  },
 ): Promise<Origin> {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
@@ -112,6 +120,8 @@ export async function startOrigin(
     gpu,
     clock,
     logger,
+    // Deferred: the first beat runs inside joinFleet, before `drain` below exists.
+    onDrainRequested: () => setImmediate(() => (deps.onDrainRequested ?? (() => void drain()))()),
   });
 
   let draining: Promise<void> | undefined;

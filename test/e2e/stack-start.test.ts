@@ -19,8 +19,20 @@ let dir: string | undefined;
 let npm: ChildProcess | undefined;
 let output = '';
 
+// The parts run in their own process groups (so Ctrl-C reaches only npm start): a failed run must reap them too.
+let partPids: number[] = [];
+
 afterAll(async () => {
   if (npm?.pid && groupAlive(npm.pid)) process.kill(-npm.pid, 'SIGKILL');
+  for (const pid of partPids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -79,6 +91,7 @@ describe('npm start (the whole stack)', () => {
     const state = await waitFor('local.json', 280_000, async () =>
       existsSync(localJson) ? (JSON.parse(await readFile(localJson, 'utf8')) as LocalState) : undefined,
     );
+    partPids = Object.values(state.pids ?? {});
     expect(state.edgeUrl).toBe(`http://127.0.0.1:${edgePort}`);
     expect(state.originUrl).toBe(`http://127.0.0.1:${originPort}`);
     expect(state.databaseUrl).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);

@@ -42,20 +42,10 @@ export type ScalingPolicy = (snapshot: FleetSnapshot) => ScalingDecision | Promi
 /** The Redis commands the reconciler uses (any @upstash/redis client). */
 export type ControlRedis = Pick<Redis, 'multi' | 'pipeline' | 'mget' | 'get' | 'set' | 'del'>;
 
-/**
- * Written when the reconciler drains a host: `SET aiserve:drain:<originId> <json> PX …`. The reconciler
- * reads it back for the drain deadline; an origin that watches this key can start its own drain.
- */
-export const DRAIN_KEY_PREFIX = 'aiserve:drain:';
+export { DRAIN_KEY_PREFIX, type DrainMarker } from '../../shared/fleet/drain-marker.ts';
 export const RECONCILE_LOCK_KEY = 'aiserve:control:reconcile-lock';
 /** Last pass's breaker states, for `fleet status` and for a fresh isolate's first look. */
 export const BREAKERS_KEY = 'aiserve:control:breakers';
-
-export interface DrainMarker {
-  instanceId: string;
-  requestedAt: number;
-  deadlineAt: number;
-}
 
 export function originIdFor(instanceId: string): string {
   return `gpu-${instanceId}`;

@@ -66,7 +66,11 @@ async function eventually<T>(probe: () => Promise<T | undefined>, polls = 100): 
 
 const listed = async (id: string) => (await listLiveOrigins(fx.redis, Date.now())).find((o) => o.id === id);
 
-function setup(label: string, redis: RegistryRedis = fx.redis) {
+function setup(
+  label: string,
+  redis: RegistryRedis = fx.redis,
+  drainWatch?: { get(key: string): Promise<unknown>; onRequested(): void },
+) {
   const clock = new FakeClock(0, Date.now());
   let inflight = 1;
   const { logger, lines } = captureLogger();
@@ -81,6 +85,7 @@ function setup(label: string, redis: RegistryRedis = fx.redis) {
     ttlMs: 15_000,
     retryMs: 1_000,
     drainWriteTimeoutMs: 2_000,
+    drainWatch,
   });
   return { clock, heartbeat, id, lines, setInflight: (n: number) => (inflight = n) };
 }
@@ -116,6 +121,37 @@ describe('origin heartbeat', () => {
     expect(second?.heartbeatAt).toBe(first.heartbeatAt + 5_000);
     expect(second?.load.queueDepth).toEqual({ 'ocr-cls': 12 });
     expect(second?.startedAt).toBe(first.startedAt);
+    await heartbeat.drain();
+  });
+
+  it('a drain marker from the control plane turns the next beat into status draining and asks the origin to drain once', async () => {
+    const markers = new Map<string, unknown>();
+    let requested = 0;
+    const { clock, heartbeat, id, lines } = setup('drain-marker', fx.redis, {
+      get: async (key) => markers.get(key) ?? null,
+      onRequested: () => {
+        requested++;
+      },
+    });
+    await heartbeat.start();
+    expect((await listed(id))?.status).toBe('ready');
+    expect(requested).toBe(0);
+    markers.set(`aiserve:drain:${id}`, { instanceId: 'inst-1', requestedAt: 1, deadlineAt: 2 });
+    clock.advance(5_000);
+    const draining = await eventually(async () => {
+      const rec = await listed(id);
+      return rec?.status === 'draining' ? rec : undefined;
+    });
+    expect(draining?.status).toBe('draining');
+    expect(requested).toBe(1);
+    expect(lines.some((l) => l.msg === 'drain requested by the control plane')).toBe(true);
+    // Later beats keep the mark (never back to ready) and do not ask again.
+    clock.advance(5_000);
+    await flushPromises();
+    expect(await eventually(async () => ((await listed(id))?.status === 'draining' ? true : undefined))).toBe(
+      true,
+    );
+    expect(requested).toBe(1);
     await heartbeat.drain();
   });
 
