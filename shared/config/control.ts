@@ -90,6 +90,12 @@ export const controlConfigSchema = z
     CONTROL_BOOT_TIMEOUT_MS: int(10_000).default(600_000),
     /** A draining host is terminated when idle or after this, whichever comes first. */
     CONTROL_DRAIN_TIMEOUT_MS: int(0).default(300_000),
+    /**
+     * Most of the fleet one provider may hold after a launch: a provider over it is tried last, so losing any
+     * one provider costs at most this share of capacity. 0.4 is what the simulator's outage trace ran with;
+     * 1 launches in plain CONTROL_PROVIDERS order.
+     */
+    CONTROL_MAX_PROVIDER_SHARE: z.coerce.number().gt(0).max(1).default(0.4),
     CONTROL_PROVIDER_TIMEOUT_MS: int(100, 300_000).default(30_000),
     CONTROL_RETRY_ATTEMPTS: int(1, 10).default(3),
     CONTROL_RETRY_BASE_MS: int(1, 60_000).default(500),

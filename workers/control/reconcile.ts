@@ -21,6 +21,7 @@ import {
   markLaunched,
   markStatus,
 } from './instance-store.ts';
+import { placementOrder } from './placement.ts';
 import { type Failover, isFailoverError } from './providers/failover.ts';
 import type { ProviderInstance } from './providers/types.ts';
 
@@ -43,6 +44,12 @@ export interface ReconcileDeps {
   drainTimeoutMs: number;
   actor?: string;
   newToken?: () => string;
+  /**
+   * Most of the fleet one provider may hold after a launch (0–1]: a provider over it is tried last, so losing
+   * any one provider costs at most that share of capacity (the simulator's outage result depends on it).
+   * 1 (default) is plain configured order.
+   */
+  maxProviderShare?: number;
 }
 
 export interface ReconcileAction {
@@ -293,16 +300,29 @@ async function pass(
     }
     const row = await insertRequested(db, { clientToken, gpuType: deps.host.gpuType, nowMs });
     try {
-      const outcome = await failover.launch({
-        clientToken,
-        gpuType: deps.host.gpuType,
-        region: deps.host.region,
-        image: deps.host.image,
-        diskGb: deps.host.diskGb,
-        env: { ...deps.host.env, ORIGIN_ID: originIdFor(row.id), ORIGIN_INSTANCE_ID: row.id },
-      });
+      // Configured order is the preference (rank as cost); spread keeps any one provider under its share.
+      const names = Object.keys(failover.breakerStates());
+      const running = (name: string) =>
+        rows.filter((r) => r.provider === name && (r.status === 'booting' || r.status === 'ready')).length;
+      const order = placementOrder(
+        names.map((name, rank) => ({ name, hourlyCostUsd: rank, running: running(name) })),
+        rows.filter((r) => r.status === 'booting' || r.status === 'ready').length + 1,
+        deps.maxProviderShare ?? 1,
+      );
+      const outcome = await failover.launch(
+        {
+          clientToken,
+          gpuType: deps.host.gpuType,
+          region: deps.host.region,
+          image: deps.host.image,
+          diskGb: deps.host.diskGb,
+          env: { ...deps.host.env, ORIGIN_ID: originIdFor(row.id), ORIGIN_INSTANCE_ID: row.id },
+        },
+        { order },
+      );
       const inst = outcome.instance;
       await markLaunched(db, row.id, { ...inst, provider: outcome.provider });
+      rows.push({ ...row, provider: outcome.provider, status: 'booting' });
       report.counts.launched += 1;
       act({ kind: 'launch', instanceId: row.id, provider: outcome.provider, reason: decision.reason });
       await appendAudit(db, {

@@ -152,6 +152,7 @@ export async function runReconcile(
       },
       bootTimeoutMs: c.CONTROL_BOOT_TIMEOUT_MS,
       drainTimeoutMs: c.CONTROL_DRAIN_TIMEOUT_MS,
+      maxProviderShare: c.CONTROL_MAX_PROVIDER_SHARE,
       actor: services.actor,
     },
     { dryRun },

@@ -56,6 +56,19 @@ describe('reconcile pass against PostgreSQL, Redis (Upstash bridge) and the prov
     expect(decision.actions).toHaveLength(2);
   });
 
+  it('spreads launches so no provider holds more than maxProviderShare of the fleet, in configured order otherwise', async () => {
+    fx.next = add(4);
+    await reconcileOnce(fx.deps({ maxProviderShare: 0.5 }));
+    const byProvider = (await fx.rows()).map((r) => r['provider']).sort();
+    expect(byProvider).toEqual(['runpod', 'runpod', 'vast-ai', 'vast-ai']);
+  });
+
+  it('with maxProviderShare 1 launches everything on the first provider of the configured order', async () => {
+    fx.next = add(3);
+    await reconcileOnce(fx.deps({ maxProviderShare: 1 }));
+    expect((await fx.rows()).map((r) => r['provider'])).toEqual(['vast-ai', 'vast-ai', 'vast-ai']);
+  });
+
   it('starts hosts with the image and the environment that lets them join the fleet as themselves', async () => {
     fx.vast.cloud.capacity['A100 SXM4'] = 0;
     const id = await launchOne();

@@ -80,7 +80,11 @@ export function isFailoverError(err: unknown): err is FailoverError {
 }
 
 export interface Failover {
-  launch(req: LaunchRequest): Promise<LaunchOutcome>;
+  /**
+   * `order`: provider names to try first, in that order (placement's choice); the others follow in the
+   * configured order, so a launch still falls back through every provider.
+   */
+  launch(req: LaunchRequest, options?: { order?: readonly string[] }): Promise<LaunchOutcome>;
   /**
    * Runs one call on a provider through its breaker and retry policy (list, get, terminate); an open breaker
    * rejects at once with cockatiel's BrokenCircuitError.
@@ -131,9 +135,13 @@ export function createFailover(options: FailoverOptions): Failover {
   }
 
   return {
-    async launch(req) {
+    async launch(req, options = {}) {
       const attempts: ProviderAttempt[] = [];
-      for (const entry of entries) {
+      const first = (options.order ?? []).flatMap((name) => {
+        const entry = byName.get(name);
+        return entry ? [entry] : [];
+      });
+      for (const entry of [...first, ...entries.filter((e) => !first.includes(e))]) {
         const provider = entry.adapter.name;
         if (entry.gpuTypes && !(req.gpuType in entry.gpuTypes)) {
           attempts.push({ provider, outcome: 'skipped', reason: 'unsupported_gpu_type', calls: 0 });

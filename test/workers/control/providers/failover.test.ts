@@ -83,6 +83,17 @@ describe('failover across providers', () => {
     expect(sleeps).toEqual([]);
   });
 
+  it('tries the placement order first and still falls back to the providers it left out', async () => {
+    const failover = await setup();
+    const placed = await failover.launch(req('t-order'), { order: ['runpod'] });
+    expect(placed.provider).toBe('runpod');
+    expect(placed.attempts).toEqual([expect.objectContaining({ provider: 'runpod', outcome: 'launched' })]);
+    await runpod.close();
+    const fallback = await failover.launch(req('t-order-2'), { order: ['runpod', 'no-such-provider'] });
+    expect(fallback.provider).toBe('vast-ai');
+    expect(fallback.attempts.map((a) => a.provider)).toEqual(['runpod', 'vast-ai']);
+  });
+
   it('opens the breaker on a provider that keeps failing with 5xx, then skips it without calling it', async () => {
     const failover = await setup();
     vast.cloud.failNext(100, 503);
