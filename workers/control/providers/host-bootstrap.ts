@@ -31,7 +31,8 @@ export function cloudInitScript(image: string, env: Record<string, string>, port
     'AISERVE_ENV',
     'chmod 600 /etc/aiserve/origin.env',
     `docker pull ${shellQuote(image)}`,
-    `docker run -d --name aiserve-origin --restart unless-stopped --gpus all -p ${port}:8000 \\`,
+    // docker stop waits 10 s by default; the origin's drain may take SHUTDOWN_TIMEOUT_MS (30 s) plus margin.
+    `docker run -d --name aiserve-origin --restart unless-stopped --stop-timeout 35 --gpus all -p ${port}:8000 \\`,
     `  --env-file /etc/aiserve/origin.env -e HOST=0.0.0.0 -e PORT=8000 ${shellQuote(image)}`,
     '',
   ].join('\n');
