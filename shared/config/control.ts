@@ -29,18 +29,22 @@ export const mapping = z.string().transform((spec, ctx) => {
   return out;
 });
 
-const prices = mapping.transform((m, ctx) => {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) {
-      ctx.addIssue({ code: 'custom', message: `price for ${k} must be a non-negative number` });
-      return z.NEVER;
+/** `name=number,…` → record; `what` names the value in the error ("price for A100-80GB must be …"). */
+const numbersBy = (what: string) =>
+  mapping.transform((m, ctx) => {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(m)) {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `${what} for ${k} must be a non-negative number` });
+        return z.NEVER;
+      }
+      out[k] = n;
     }
-    out[k] = n;
-  }
-  return out;
-});
+    return out;
+  });
+
+const prices = numbersBy('price');
 
 const providerOrderSchema = z.string().transform((spec, ctx) => {
   const names = spec
@@ -96,6 +100,12 @@ export const controlConfigSchema = z
      * 1 launches in plain CONTROL_PROVIDERS order.
      */
     CONTROL_MAX_PROVIDER_SHARE: z.coerce.number().gt(0).max(1).default(0.4),
+    /**
+     * Expected boot time per provider (`runpod=90000,vast-ai=180000`, milliseconds): what scale to zero checks
+     * against the cold-start budget. A provider without an entry never counts as fast enough, so without this
+     * the fleet keeps at least one replica even when AUTOSCALER_SCALE_TO_ZERO is on.
+     */
+    CONTROL_PROVIDER_BOOT_MS: numbersBy('boot time').default({}),
     CONTROL_PROVIDER_TIMEOUT_MS: int(100, 300_000).default(30_000),
     CONTROL_RETRY_ATTEMPTS: int(1, 10).default(3),
     CONTROL_RETRY_BASE_MS: int(1, 60_000).default(500),

@@ -56,6 +56,8 @@ export function createAutoscalerPolicy(options: {
   redis: ControlRedis;
   /** Dry runs decide from the stored state but leave it as it was. */
   persist?: boolean;
+  /** Expected boot time per provider name (ms), for the scale-to-zero cold-start check. */
+  bootMs?: Record<string, number>;
 }): ScalingPolicy {
   return async (snapshot) => {
     const stored = (await options.redis.get<StoredState>(AUTOSCALER_STATE_KEY)) ?? {
@@ -75,6 +77,7 @@ export function createAutoscalerPolicy(options: {
         providers: snapshot.providers.map((p) => ({
           name: p.name,
           available: p.reachable && p.breaker !== 'open',
+          bootMs: options.bootMs?.[p.name],
         })),
         memory: stored.memory,
       },

@@ -141,6 +141,7 @@ export async function runReconcile(
         config: autoscalerConfigFromEnv(c),
         redis: services.redis,
         persist: !dryRun,
+        bootMs: c.CONTROL_PROVIDER_BOOT_MS,
       }),
       now,
       host: {
