@@ -64,6 +64,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
 
   app.use('*', async function contextMiddleware(c, next) {
     c.set('services', services);
+    services.metrics.inc('edge_requests_total');
     const platform = options.platform(c);
     c.set('platform', platform);
     c.set('startedAt', platform.now());

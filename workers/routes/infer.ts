@@ -23,7 +23,10 @@ const cacheHeaders = z.object({
   'x-request-timeout-ms': z
     .string()
     .optional()
-    .openapi({ description: 'Shorter deadline for this request, in milliseconds (capped by the edge)' }),
+    .openapi({
+      description:
+        'Deadline for this request in milliseconds, instead of REQUEST_DEADLINE_MS (default 30000); at most REQUEST_DEADLINE_MAX_MS (default 120000)',
+    }),
   'inference-header-content-length': z
     .string()
     .optional()

@@ -11,8 +11,9 @@ export interface DeadlineSettings {
 }
 
 /**
- * The request's total time budget: the default, or the client's `X-Request-Timeout-Ms` header or Open
- * Inference Protocol `parameters.timeout` (microseconds) when shorter or within the cap; the smallest wins.
+ * The request's total time budget: the default, or what the client asks for with `X-Request-Timeout-Ms` or
+ * the Open Inference Protocol `parameters.timeout` (microseconds), longer or shorter than the default but never
+ * above `maxMs`; when both are given the smaller wins.
  * A malformed header or parameter is a 400 saying what was wrong.
  */
 export function resolveDeadlineMs(

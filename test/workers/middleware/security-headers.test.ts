@@ -39,6 +39,8 @@ describe('security headers and CORS', () => {
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
+    expect(res.headers.get('access-control-allow-headers')).toContain('X-Request-Timeout-Ms');
+    expect(res.headers.get('access-control-allow-headers')).toContain('tracestate');
     expect(data.lookups).toHaveLength(0);
     const denied = await app.request('/v2/models/m/infer', {
       method: 'OPTIONS',

@@ -22,7 +22,8 @@ const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none';
 
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const ALLOWED_HEADERS =
-  'Authorization, Content-Type, X-Request-Id, traceparent, Cache-Control, Inference-Header-Content-Length, If-None-Match';
+  'Authorization, Content-Type, X-Request-Id, traceparent, tracestate, Cache-Control, X-Request-Timeout-Ms, ' +
+  'Inference-Header-Content-Length, If-None-Match';
 const EXPOSED_HEADERS =
   'X-Request-Id, X-Cache, ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, ' +
   'X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Inference-Header-Content-Length';
