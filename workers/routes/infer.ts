@@ -20,13 +20,10 @@ const cacheHeaders = z.object({
   'cache-control': z.string().optional().openapi({
     description: '`no-cache`: skip cached answers and store the fresh one; `no-store`: bypass the cache',
   }),
-  'x-request-timeout-ms': z
-    .string()
-    .optional()
-    .openapi({
-      description:
-        'Deadline for this request in milliseconds, instead of REQUEST_DEADLINE_MS (default 30000); at most REQUEST_DEADLINE_MAX_MS (default 120000)',
-    }),
+  'x-request-timeout-ms': z.string().optional().openapi({
+    description:
+      'Deadline for this request in milliseconds, instead of REQUEST_DEADLINE_MS (default 30000); at most REQUEST_DEADLINE_MAX_MS (default 120000)',
+  }),
   'inference-header-content-length': z
     .string()
     .optional()
