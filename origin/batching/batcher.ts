@@ -22,6 +22,17 @@ export interface BatchItem<T> {
   size: number;
 }
 
+// Each resolved request continues into encoding and writing its response on the main thread (about 0.4 ms on
+// the benchmark machine). A batch of 32 resolved at once is one ~15 ms burst that holds back timers and new
+// I/O: event-loop lag. Resolving a slice per event-loop turn keeps each burst short.
+const RESOLVE_SLICE = 8;
+
+function resolveInSlices<R>(entries: readonly { resolve(value: R): void }[], results: readonly R[]): void {
+  const end = Math.min(RESOLVE_SLICE, entries.length);
+  for (let i = 0; i < end; i++) entries[i]!.resolve(results[i]!);
+  if (entries.length > end) setImmediate(() => resolveInSlices(entries.slice(end), results.slice(end)));
+}
+
 /** Runs one batch; resolves with one result per request, in order. */
 export type ExecuteBatch<T, R> = (batch: Array<BatchItem<T>>) => Promise<R[]>;
 
@@ -474,7 +485,7 @@ export class Batcher<T, R> {
         this.avgBatchMs === undefined
           ? computeMs
           : this.avgBatchMs + EWMA_ALPHA * (computeMs - this.avgBatchMs);
-      for (let i = 0; i < entries.length; i++) entries[i]!.resolve(results![i] as R);
+      resolveInSlices(entries, results as R[]);
       try {
         this.observer?.onBatch?.({
           size: items,
