@@ -50,7 +50,7 @@ export function validationError(issues: { path: PropertyKey[]; message: string }
 
 /**
  * The edge app. Middleware order (ARCHITECTURE.md): request id → security headers/CORS → usage (outside auth,
- * so it records every answer to a valid key) → body limit → infer body → auth → rate limit (which also starts
+ * so it records every answer to a valid key) → body limit → auth → infer body → rate limit (which also starts
  * the cache lookup) → routes. Errors from anywhere are rendered once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
@@ -80,7 +80,6 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   app.use('*', usage({ sink: services.usage }));
   app.use('/v2/*', bodyLimit({ maxBytes: config.MAX_BODY_BYTES }));
   app.use('/admin/*', bodyLimit({ maxBytes: config.ADMIN_MAX_BODY_BYTES }));
-  app.use('/v2/models/*', inferBody());
   const authDeps = {
     keys: services.keys,
     // As long as a key record may stay in isolate memory: no longer-lived copy of anything key-related.
@@ -90,6 +89,9 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   };
   app.use('/v2/models/*', auth({ ...authDeps, scope: 'model' }));
   app.use('/admin/v1/*', auth({ ...authDeps, scope: 'admin' }));
+  // After auth: a request without a valid key gets its 401 before anyone parses (up to 64 MiB of) its body.
+  // Before the limiter, which charges the items in the body.
+  app.use('/v2/models/*', inferBody());
   app.use(
     '*',
     rateLimit({

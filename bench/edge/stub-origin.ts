@@ -5,6 +5,8 @@ export interface StubOrigin {
   url: string;
   /** Inference requests received (cache misses that reached the origin). */
   inferCalls(): number;
+  /** Answers inference requests only after this long from now on (tests that need requests to overlap). */
+  setInferDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  */
 export async function startStubOrigin(options: { port?: number } = {}): Promise<StubOrigin> {
   let calls = 0;
+  let inferDelayMs = 0;
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const path = (req.url ?? '/').split('?')[0]!;
@@ -28,6 +31,7 @@ export async function startStubOrigin(options: { port?: number } = {}): Promise<
     res.setHeader('content-type', 'application/json');
     if (infer && req.method === 'POST') {
       calls += 1;
+      if (inferDelayMs > 0) await new Promise((r) => setTimeout(r, inferDelayMs));
       let id: string | undefined;
       try {
         id = (JSON.parse(body.toString('utf8')) as { id?: string }).id;
@@ -73,6 +77,9 @@ export async function startStubOrigin(options: { port?: number } = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     inferCalls: () => calls,
+    setInferDelay: (ms) => {
+      inferDelayMs = ms;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis as IORedis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StubOrigin, startStubOrigin } from '../../bench/edge/stub-origin.ts';
+import { migrateDatabase } from '../../drizzle/migrate.ts';
+import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
+import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
+import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
+import { freePort } from '../../scripts/dev/stack/free-port.ts';
+import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
+import { loadDataConfig } from '../../shared/config/data.ts';
+import { createDatabase } from '../../shared/db/client.ts';
+import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
+
+/**
+ * The real edge worker (workers/index.ts under `wrangler dev --env dev`, as `npm start` runs it) in real
+ * workerd, wired as in production: the
+ * Neon driver through the local WebSocket proxy to PostgreSQL 15, @upstash/redis through the local bridge to
+ * Redis 7, the Workers Cache API, and an origin behind the router. Tenants and keys are made through the
+ * worker's own admin API. A Redis logical database of its own (14), flushed before and after.
+ */
+
+const REDIS_URL = `${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;
+const ADMIN_TOKEN = `admin-${randomBytes(16).toString('hex')}`;
+
+let database: TempDatabase;
+let proxy: NeonWsProxy;
+let bridge: UpstashBridge;
+let redis: IORedis;
+let origin: StubOrigin;
+let worker: Child;
+let stateDir: string;
+let base: string;
+
+beforeAll(async () => {
+  database = await createTempDatabase();
+  const handle = await createDatabase(loadDataConfig({ DATABASE_URL: database.url, DATABASE_DRIVER: 'pg' }));
+  await migrateDatabase(handle.primary);
+  await handle.close();
+  const target = new URL(database.url);
+  proxy = await startNeonWsProxy({ targetHost: target.hostname, targetPort: Number(target.port || 5432) });
+  redis = new IORedis(REDIS_URL);
+  await redis.flushdb();
+  const token = randomBytes(16).toString('hex');
+  bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token });
+  origin = await startStubOrigin();
+  const vars: Record<string, string> = {
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'error',
+    DATABASE_URL: database.url,
+    DATABASE_DRIVER: 'neon',
+    NEON_WS_PROXY: proxy.address,
+    DATABASE_MAX_LIFETIME_SECONDS: '0',
+    UPSTASH_REDIS_REST_URL: bridge.url,
+    UPSTASH_REDIS_REST_TOKEN: token,
+    ORIGINS: `stub=${origin.url}`,
+    ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
+    ADMIN_TOKEN,
+  };
+  stateDir = await mkdtemp(join(tmpdir(), 'aiserve-edge-workerd-'));
+  const envFile = join(stateDir, 'edge.env');
+  await writeEnvFile(envFile, vars);
+  const port = await freePort();
+  worker = startEdgeProcess({
+    port,
+    host: '127.0.0.1',
+    inspectorPort: await freePort(),
+    envFile,
+    stateDir,
+    cwd: process.cwd(),
+    env: { ...process.env },
+  });
+  base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
+}, 180_000);
+
+afterAll(async () => {
+  await worker?.stop(5_000);
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await origin?.close();
+  await bridge?.close();
+  await proxy?.close();
+  if (redis) {
+    await redis.flushdb();
+    redis.disconnect();
+  }
+  await database?.drop();
+});
+
+const call = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, init);
+const operator = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+
+async function tenantKey(
+  name: string,
+  body: Record<string, unknown> = {},
+  tenant: Record<string, unknown> = {},
+) {
+  const t = await call('/admin/v1/tenants', {
+    method: 'POST',
+    headers: operator,
+    body: JSON.stringify({ name, plan: 'pro', ...tenant }),
+  });
+  expect(t.status, await t.clone().text()).toBe(201);
+  const k = await call(`/admin/v1/tenants/${name}/keys`, {
+    method: 'POST',
+    headers: operator,
+    body: JSON.stringify(body),
+  });
+  expect(k.status, await k.clone().text()).toBe(201);
+  return (await k.json()) as { key: string; record: { prefix: string; id: string } };
+}
+
+const infer = (key: string, values: number[], headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+  body: JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, values.length], data: values }],
+  }),
+});
+
+describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache API)', () => {
+  it('refuses a missing or unknown key with 401 JSON, and a model outside the key’s scope with 403', async () => {
+    const missing = await call('/v2/models/m/infer', { method: 'POST', body: '{}' });
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+    const unknown = await call('/v2/models/m/infer', infer('ais_live_abcdefghijkl_' + 'x'.repeat(40), [1]));
+    expect(unknown.status).toBe(401);
+    const { key } = await tenantKey('scoped-co', { scopes: ['ocr-cls'] });
+    const outside = await call('/v2/models/other/infer', infer(key, [1]));
+    expect(outside.status).toBe(403);
+    expect(await outside.json()).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('answers MISS then HIT from its caches, BYPASS on no-store, with rate-limit headers on each', async () => {
+    const { key } = await tenantKey('cache-co');
+    const before = origin.inferCalls();
+    const first = await call('/v2/models/m/infer', infer(key, [0.5, 1.5]));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(first.headers.get('ratelimit-limit')).toMatch(/^\d+$/);
+    expect(first.headers.get('x-ratelimit-remaining')).toMatch(/^\d+$/);
+    await first.text();
+    let second: Response | undefined;
+    for (let i = 0; i < 40; i++) {
+      // The fill runs in waitUntil after the answer: poll briefly until it has landed.
+      second = await call('/v2/models/m/infer', infer(key, [0.5, 1.5]));
+      if (second.headers.get('x-cache')?.startsWith('HIT')) break;
+      await second.text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(second!.headers.get('x-cache')).toMatch(/^HIT-(EDGE|REDIS)$/);
+    expect(await second!.json()).toMatchObject({ outputs: [{ name: 'y', data: [0.25, 0.75] }] });
+    const bypass = await call('/v2/models/m/infer', infer(key, [0.5, 1.5], { 'cache-control': 'no-store' }));
+    expect(bypass.headers.get('x-cache')).toBe('BYPASS');
+    await bypass.text();
+    expect(origin.inferCalls() - before).toBe(2);
+  });
+
+  it('never serves one tenant’s cached answer to another', async () => {
+    const a = await tenantKey('iso-a');
+    const b = await tenantKey('iso-b');
+    const values = [7, 8, 9];
+    await (await call('/v2/models/m/infer', infer(a.key, values))).text();
+    let warm = '';
+    for (let i = 0; i < 40 && !warm.startsWith('HIT'); i++) {
+      const res = await call('/v2/models/m/infer', infer(a.key, values));
+      warm = res.headers.get('x-cache') ?? '';
+      await res.text();
+    }
+    expect(warm).toMatch(/^HIT/);
+    const other = await call('/v2/models/m/infer', infer(b.key, values));
+    expect(other.headers.get('x-cache')).toBe('MISS');
+    await other.text();
+  });
+
+  it('coalesces identical concurrent misses into one origin call', async () => {
+    const { key } = await tenantKey('coalesce-co');
+    // Warm the key (its first use reads Postgres) so the six below reach the cache together.
+    await (await call('/v2/models/m/infer', infer(key, [1, 2, 3]))).text();
+    // A slow origin keeps the first miss in flight while the others arrive.
+    origin.setInferDelay(400);
+    try {
+      const before = origin.inferCalls();
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => call('/v2/models/m/infer', infer(key, [42, 43, 44]))),
+      );
+      for (const res of answers) {
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+      expect(origin.inferCalls() - before).toBe(1);
+    } finally {
+      origin.setInferDelay(0);
+    }
+  });
+
+  it('stops a revoked key at once on this edge', async () => {
+    const created = await tenantKey('revoke-co');
+    const ok = await call('/v2/models/m/infer', infer(created.key, [3]));
+    expect(ok.status).toBe(200);
+    await ok.text();
+    const revoke = await call(`/admin/v1/tenants/revoke-co/keys/${created.record.prefix}/revoke`, {
+      method: 'POST',
+      headers: operator,
+    });
+    expect(revoke.status).toBe(200);
+    await revoke.text();
+    const after = await call('/v2/models/m/infer', infer(created.key, [3]));
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as { error: string }).error).toContain('revoked');
+  });
+
+  it('limits a tenant past its burst with 429, Retry-After and a JSON body', async () => {
+    const { key } = await tenantKey('tiny-co', {}, { requestsPerMinute: 1, burst: 2 });
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const res = await call('/v2/models/m/infer', infer(key, [i, 100]));
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await res.text();
+    }
+    expect(statuses.slice(0, 2)).toEqual([200, 200]);
+    expect(limited, `statuses ${statuses.join(',')}`).toBeDefined();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited!.json()).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('answers malformed bodies and headers with 4xx JSON, never 5xx', async () => {
+    const { key } = await tenantKey('malformed-co');
+    const auth = { authorization: `Bearer ${key}` };
+    const cases: RequestInit[] = [
+      { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"inputs": [' },
+      { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"inputs": 5}' },
+      { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: 'hello' },
+      {
+        ...infer(key, [1]),
+        headers: { ...auth, 'content-type': 'application/json', 'x-request-timeout-ms': 'soon' },
+      },
+      {
+        method: 'POST',
+        headers: {
+          ...auth,
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': '999',
+        },
+        body: '{}',
+      },
+    ];
+    for (const init of cases) {
+      const res = await call('/v2/models/m/infer', init);
+      expect(res.status, `${JSON.stringify(init.headers)} ${String(init.body)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(((await res.json()) as { error?: string }).error).toBeTruthy();
+    }
+  });
+});
