@@ -256,7 +256,8 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'edge.md'), md);
     process.stdout.write(`\n${md}\n`);
     log('wrote bench/results/edge.json and edge.md');
-    if (!results.allTargetsPass) process.exitCode = 1;
+    // A missed target is a result, not a failure of the run (as in bench:origin): `npm run bench` goes on.
+    for (const t of targets) log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => {});
     if (redis) {
