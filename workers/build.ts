@@ -6,7 +6,13 @@ import { loadConfig } from '../shared/config/load.ts';
 import { type AppOptions, createApp } from './app.ts';
 import type { AppEnv } from './env.ts';
 import { createEdgeRouting } from './routing/edge-routing.ts';
-import { configFromBindings, createServices, type ServiceDeps, type Services } from './services.ts';
+import {
+  configFromBindings,
+  createServices,
+  type ServiceDeps,
+  type Services,
+  stringBindings,
+} from './services.ts';
 import { createDatabaseSource, type DatabaseSource } from './store/database-source.ts';
 import { createPostgresDataAccess } from './store/postgres-data.ts';
 
@@ -30,8 +36,7 @@ export interface BuildOptions extends AppOptions {
  */
 export async function buildEdge(env: Record<string, unknown>, options: BuildOptions): Promise<BuiltEdge> {
   const config = configFromBindings(env);
-  const strings: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
+  const strings = stringBindings(env);
   const database = strings.DATABASE_URL
     ? createDatabaseSource(loadDataConfig(strings), {
         perUse: options.perUseDatabase,

@@ -51,11 +51,15 @@ export interface ServiceDeps {
   redis?: Redis | null;
 }
 
-/** Only string bindings are configuration; anything else (a KV or service binding) is not read here. */
-export function configFromBindings(env: Bindings | Record<string, unknown>): EdgeConfig {
+/** Only string bindings are configuration; anything else (a KV or service binding) is not read. */
+export function stringBindings(env: Bindings | Record<string, unknown>): Record<string, string | undefined> {
   const strings: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
-  return loadConfig(edgeConfigSchema, strings, 'edge');
+  return strings;
+}
+
+export function configFromBindings(env: Bindings | Record<string, unknown>): EdgeConfig {
+  return loadConfig(edgeConfigSchema, stringBindings(env), 'edge');
 }
 
 export function createRedis(config: EdgeConfig): Redis | null {

@@ -48,7 +48,8 @@ function headers(apiKey: string): Record<string, string> {
   return { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
 }
 
-const expectStatus = (status: number) => (s: number) => (s === 200 ? null : `HTTP ${s} (expected ${status})`);
+const expectStatus = (status: number) => (s: number) =>
+  s === status ? null : `HTTP ${s} (expected ${status})`;
 
 function expectCache(prefix: string) {
   return (status: number, h: Record<string, string | string[] | undefined>) => {

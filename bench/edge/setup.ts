@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { createKey } from '../../drizzle/queries/keys.ts';
 import { createTenant } from '../../drizzle/queries/tenants.ts';
@@ -9,6 +7,7 @@ import { type Child, startChild, waitForHttp } from '../../scripts/dev/stack/chi
 import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { createDatabase } from '../../shared/db/client.ts';
+import { createTempDatabase } from '../../test/support/temp-database.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,31 +20,6 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `aiserve_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3_000 });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
 /**
  * A migrated database with one tenant and key. The local PostgreSQL when it answers (a throw-away database),
  * else an in-memory PGlite behind its socket server, so the benchmark needs no server installed.
@@ -54,7 +28,7 @@ export async function setUpDatabase(adminUrl: string, log: (line: string) => voi
   let target: { url: string; drop(): Promise<void> };
   let kind: BenchDatabase['kind'];
   try {
-    target = await createPostgresDatabase(adminUrl);
+    target = await createTempDatabase({ adminUrl, prefix: 'aiserve_bench_', connectTimeoutMs: 3_000 });
     kind = 'postgresql';
   } catch (err) {
     log(`PostgreSQL at ${adminUrl} unavailable (${(err as Error).message}); using in-memory PGlite`);

@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
-import type { DrainMetricsSink } from './drain-metrics.ts';
 import { insertUsageEvents } from './insert-usage.ts';
 import { type ParsedEntry, parseUsageEntry, type StreamEntry } from './parse-entry.ts';
 import { isRowRejection, type SqlDatabase } from './sql.ts';
@@ -30,8 +29,6 @@ export interface UsageDrainOptions {
   deadLetterMaxLen: number;
   logger: Logger;
   hooks?: UsageDrainHooks;
-  /** Prometheus counters (drain-metrics.ts); the log lines and `stats()` carry the same numbers. */
-  metrics?: DrainMetricsSink;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -183,16 +180,9 @@ export class UsageDrain {
       this.#nextClaimAt = now + this.#o.claimIntervalMs;
     }
     if (entries.length === 0) entries = await this.#read('>', true);
-    let result: BatchResult;
-    try {
-      result = await this.#process(entries);
-    } catch (err) {
-      this.#o.metrics?.failure();
-      throw err;
-    }
+    const result = await this.#process(entries);
     result.claimed = claimed;
     this.#stats.claimed += claimed;
-    this.#o.metrics?.batch(result);
     return result;
   }
 

@@ -27,10 +27,14 @@ export interface BatchItem<T> {
 // I/O: event-loop lag. Resolving a slice per event-loop turn keeps each burst short.
 const RESOLVE_SLICE = 8;
 
-function resolveInSlices<R>(entries: readonly { resolve(value: R): void }[], results: readonly R[]): void {
-  const end = Math.min(RESOLVE_SLICE, entries.length);
-  for (let i = 0; i < end; i++) entries[i]!.resolve(results[i]!);
-  if (entries.length > end) setImmediate(() => resolveInSlices(entries.slice(end), results.slice(end)));
+function resolveInSlices<R>(
+  entries: readonly { resolve(value: R): void }[],
+  results: readonly R[],
+  from = 0,
+): void {
+  const end = Math.min(from + RESOLVE_SLICE, entries.length);
+  for (let i = from; i < end; i++) entries[i]!.resolve(results[i]!);
+  if (end < entries.length) setImmediate(() => resolveInSlices(entries, results, end));
 }
 
 /** Runs one batch; resolves with one result per request, in order. */

@@ -73,7 +73,6 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let failures = 0;
   let inFlight: Promise<boolean> | null = null;
   let drainRequested = false;
-  let drainNotified = false;
 
   async function record(status: OriginRecord['status']): Promise<OriginRecord> {
     const snapshot = await sampler.sample();
@@ -129,10 +128,12 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     }, ms);
   }
 
-  /** Whether the reconciler asked this origin to drain; a failed read counts as no (the next beat asks again). */
+  /**
+   * Whether the reconciler asked this origin to drain; a failed read counts as no (the next beat asks again).
+   * The first time the marker is seen, `onRequested` runs (once).
+   */
   async function drainAsked(): Promise<boolean> {
-    if (!options.drainWatch) return false;
-    if (drainRequested) return true;
+    if (!options.drainWatch || drainRequested) return drainRequested;
     try {
       const marker = await within(options.drainWatch.get(drainKey(identity.id)), writeTimeoutMs);
       if (marker === null || marker === undefined) return false;
@@ -141,17 +142,12 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     }
     drainRequested = true;
     logger.info({ originId: identity.id }, 'drain requested by the control plane');
+    options.drainWatch.onRequested();
     return true;
   }
 
   async function beatOnce(): Promise<boolean> {
-    const asked = await drainAsked();
-    const ok = await write(asked ? 'draining' : 'ready');
-    if (asked && !drainNotified && state === 'beating') {
-      drainNotified = true;
-      options.drainWatch?.onRequested();
-    }
-    return ok;
+    return write((await drainAsked()) ? 'draining' : 'ready');
   }
 
   function beat(): Promise<boolean> {

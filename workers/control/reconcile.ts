@@ -292,6 +292,9 @@ async function pass(
     await markStatus(db, row.id, 'draining', nowMs);
     row.status = 'draining';
   }
+  // Placement: configured order is the preference (rank as cost); spread keeps any one provider under its share.
+  const providerNames = failover.providers().map((p) => p.name);
+  const serving = (r: { status: string }) => r.status === 'booting' || r.status === 'ready';
   for (let i = 0; i < decision.add; i++) {
     const clientToken = (deps.newToken ?? (() => crypto.randomUUID()))();
     if (dryRun) {
@@ -300,13 +303,14 @@ async function pass(
     }
     const row = await insertRequested(db, { clientToken, gpuType: deps.host.gpuType, nowMs });
     try {
-      // Configured order is the preference (rank as cost); spread keeps any one provider under its share.
-      const names = Object.keys(failover.breakerStates());
-      const running = (name: string) =>
-        rows.filter((r) => r.provider === name && (r.status === 'booting' || r.status === 'ready')).length;
+      const live = rows.filter(serving);
       const order = placementOrder(
-        names.map((name, rank) => ({ name, hourlyCostUsd: rank, running: running(name) })),
-        rows.filter((r) => r.status === 'booting' || r.status === 'ready').length + 1,
+        providerNames.map((name, rank) => ({
+          name,
+          hourlyCostUsd: rank,
+          running: live.filter((r) => r.provider === name).length,
+        })),
+        live.length + 1,
         deps.maxProviderShare ?? 1,
       );
       const outcome = await failover.launch(

@@ -1,6 +1,7 @@
 import { controlConfigSchema } from '../../shared/config/control.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { EdgeLogger } from '../observability/logger.ts';
+import { stringBindings } from '../services.ts';
 import type { DatabaseSource } from '../store/database-source.ts';
 import type { ControlRedis } from './fleet-state.ts';
 import { type ControlServices, runReconcile } from './runner.ts';
@@ -30,9 +31,7 @@ export async function runScheduledReconcile(deps: ScheduledDeps): Promise<Schedu
     deps.logger.warn({ reason }, 'scheduled: fleet reconcile skipped');
     return { ran: false, reason };
   }
-  const strings: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(deps.env)) if (typeof v === 'string') strings[k] = v;
-  const config = loadConfig(controlConfigSchema, strings, 'control');
+  const config = loadConfig(controlConfigSchema, stringBindings(deps.env), 'control');
   const reconcile = deps.reconcile ?? runReconcile;
   const redis = deps.redis;
   const report = await deps.database.use((handle) => {

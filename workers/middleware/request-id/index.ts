@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
+import { toHex } from '../../../shared/signing/canonical.ts';
 import type { AppEnv } from '../../env.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 // One getRandomValues call per 4 KiB instead of two per request: on Node each call is a synchronous
 // randomFill with a fixed cost that showed up in the hit path's profile. Filled lazily (workerd forbids
 // random values in the global scope).
@@ -19,8 +19,7 @@ function randomHex(bytes: number): string {
     crypto.getRandomValues(pool);
     poolOffset = 0;
   }
-  let out = '';
-  for (let i = poolOffset; i < poolOffset + bytes; i++) out += HEX[pool![i]!];
+  const out = toHex(pool!.subarray(poolOffset, poolOffset + bytes));
   poolOffset += bytes;
   return out;
 }
