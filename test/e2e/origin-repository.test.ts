@@ -95,7 +95,7 @@ describe('model repository over HTTP', () => {
         join(dir, 'det-tight', 'config.json'),
         JSON.stringify({
           max_batch_size: 1,
-          dynamic_batching: { default_queue_policy: { max_queue_size: 1, allow_timeout_override: true } },
+          dynamic_batching: { default_queue_policy: { max_queue_size: 2, allow_timeout_override: true } },
           model_warmup: [
             {
               name: 'w',
@@ -106,7 +106,8 @@ describe('model repository over HTTP', () => {
         }),
       );
     });
-    h = await startHarness({}, repo);
+    // No staged batches: a request waiting for the busy runner stays in the queue, where /metrics shows it.
+    h = await startHarness({ STAGED_BATCHES: '0' }, repo);
     const size = 480;
     const req = encodeInferRequest({
       inputs: [
@@ -132,21 +133,30 @@ describe('model repository over HTTP', () => {
       expect(((await r.json()) as { code: string }).code).toBe('QUEUE_FULL');
     }
 
-    // A request whose own timeout expires while it waits is rejected, never run.
-    const first = send();
-    await new Promise((r) => setTimeout(r, 20));
+    // A request whose own timeout expires while it waits is rejected, never run. Waiting until /metrics shows two
+    // pending (one running, one queued; batch size 1, one instance) instead of a fixed sleep proves the timed
+    // request will wait behind a whole model run, whatever the machine's load.
+    // Small and encoded up front, so it reaches the origin within a few milliseconds of the check below.
     const timed = encodeInferRequest({
-      inputs: [
-        { name: 'x', datatype: 'FP32', shape: [1, 3, size, size], data: new Float32Array(3 * size * size) },
-      ],
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 64, 64], data: new Float32Array(3 * 64 * 64) }],
       binaryInputs: true,
       parameters: { timeout: 1000 },
     });
+    const first = send();
+    const second = send();
+    const pending = async () => {
+      const text = await (await h!.call('GET', '/metrics', { sign: false })).text();
+      // Queued plus in flight (ServedModel.pending).
+      const m = text.match(/aiserve_origin_pending_requests\{[^}]*model="det-tight"[^}]*\} (\d+)/);
+      return m ? Number(m[1]) : 0;
+    };
+    for (let i = 0; i < 500 && (await pending()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const late = await h.call('POST', '/v2/models/det-tight/infer', {
       body: timed.body as Uint8Array,
       headers: timed.headers,
     });
     expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
     expect(late.status).toBe(504);
     expect(((await late.json()) as { code: string }).code).toBe('DEADLINE_EXCEEDED');
   });
