@@ -142,8 +142,23 @@ describe('model repository over HTTP', () => {
       binaryInputs: true,
       parameters: { timeout: 1000 },
     });
-    const first = send();
-    const second = send();
+    // Large inputs, so each run takes long enough (hundreds of ms) that a busy test process cannot miss it.
+    const big = 960;
+    const slow = encodeInferRequest({
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'FP32',
+          shape: [1, 3, big, big],
+          data: new Float32Array(3 * big * big).fill(0.3),
+        },
+      ],
+      binaryInputs: true,
+    });
+    const sendSlow = () =>
+      h!.call('POST', '/v2/models/det-tight/infer', { body: slow.body as Uint8Array, headers: slow.headers });
+    const first = sendSlow();
+    const second = sendSlow();
     const pending = async () => {
       const text = await (await h!.call('GET', '/metrics', { sign: false })).text();
       // Queued plus in flight (ServedModel.pending).
