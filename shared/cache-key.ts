@@ -17,11 +17,15 @@ import { toHex } from './signing/canonical.ts';
  * will refuse) is hashed as canonical JSON under a different tag, so it still never collides with valid data.
  */
 
-export interface CacheKeyInput {
+/** What a cache key covers besides the body. */
+export interface CacheKeyScope {
   tenantId: string | null;
   shareable: boolean;
   model: string;
   version: string | null;
+}
+
+export interface CacheKeyInput extends CacheKeyScope {
   /** The JSON request (for binary bodies, the JSON header). */
   request: unknown;
   /** Binary tensor extension: the bytes after the JSON header; null for JSON bodies. */
@@ -230,36 +234,53 @@ function canonicalInputs(request: Record<string, unknown>, binary: Uint8Array | 
   return out;
 }
 
-/** The bytes that are hashed: a JSON preamble, then each input's metadata and data, length-prefixed. */
-export function canonicalCacheMaterial(input: CacheKeyInput): Uint8Array {
-  const request = isRecord(input.request) ? input.request : {};
-  const preamble = stableStringify({
-    v: 1,
-    tenant: input.shareable ? null : input.tenantId,
-    model: input.model,
-    version: input.version ?? 'latest',
-    outputs: Array.isArray(request.outputs) ? request.outputs : [],
-    parameters: without(request.parameters, IGNORED_REQUEST_PARAMETERS),
-    extra: without(request, ['id', 'inputs', 'outputs', 'parameters']),
-  });
+function lengthPrefixed(chunks: Uint8Array[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
-  const push = (bytes: Uint8Array) => {
+  for (const bytes of chunks) {
     const len = new Uint8Array(8);
     new DataView(len.buffer).setBigUint64(0, BigInt(bytes.length), true);
     parts.push(len, bytes);
     total += 8 + bytes.length;
-  };
-  push(encoder.encode(preamble));
-  for (const c of canonicalInputs(request, input.binary)) {
-    push(encoder.encode(c.meta));
-    push(c.data);
   }
   return concat(parts, total);
 }
 
-/** The cache key: lowercase hex SHA-256 of the canonical material. */
+/**
+ * The body's share of the key, independent of tenant, model and version: a JSON preamble (outputs, request
+ * parameters, unknown fields), then each input's metadata and data, length-prefixed. The edge hashes this once
+ * per distinct body and reuses the digest for every request with the same bytes.
+ */
+export function canonicalBodyMaterial(request: unknown, binary: Uint8Array | null): Uint8Array {
+  const rec = isRecord(request) ? request : {};
+  const preamble = stableStringify({
+    outputs: Array.isArray(rec.outputs) ? rec.outputs : [],
+    parameters: without(rec.parameters, IGNORED_REQUEST_PARAMETERS),
+    extra: without(rec, ['id', 'inputs', 'outputs', 'parameters']),
+  });
+  const chunks: Uint8Array[] = [encoder.encode(preamble)];
+  for (const c of canonicalInputs(rec, binary)) chunks.push(encoder.encode(c.meta), c.data);
+  return lengthPrefixed(chunks);
+}
+
+/** The bytes the key hashes: the scope (tenant unless shareable, model, resolved version) and the body digest. */
+export function cacheKeyMaterial(scope: CacheKeyScope, bodyDigestHex: string): Uint8Array {
+  // JSON-quoted fields on their own lines: no value can run into the next one.
+  const tenant = scope.shareable || scope.tenantId === null ? 'null' : JSON.stringify(scope.tenantId);
+  return encoder.encode(
+    `aiserve-cache-key:2\n${tenant}\n${JSON.stringify(scope.model)}\n${JSON.stringify(scope.version ?? 'latest')}\n${bodyDigestHex}`,
+  );
+}
+
+async function sha256HexAsync(bytes: Uint8Array): Promise<string> {
+  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+}
+
+/**
+ * The cache key: lowercase hex SHA-256 of `cacheKeyMaterial(scope, SHA-256(canonicalBodyMaterial))`. The edge
+ * computes the same two digests synchronously (workers/cache/lookup.ts).
+ */
 export async function computeCacheKey(input: CacheKeyInput): Promise<string> {
-  const material = canonicalCacheMaterial(input);
-  return toHex(await crypto.subtle.digest('SHA-256', material as Uint8Array<ArrayBuffer>));
+  const bodyDigest = await sha256HexAsync(canonicalBodyMaterial(input.request, input.binary));
+  return sha256HexAsync(cacheKeyMaterial(input, bodyDigest));
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { computeCacheKey, jsonTensorBytes, stableStringify } from '../../shared/cache-key.ts';
+import {
+  cacheKeyMaterial,
+  canonicalBodyMaterial,
+  computeCacheKey,
+  jsonTensorBytes,
+  stableStringify,
+} from '../../shared/cache-key.ts';
+import { sha256HexSync } from '../../workers/cache/sha256.ts';
 
 const base = {
   tenantId: 'tenant-a',
@@ -133,5 +140,26 @@ describe('stableStringify', () => {
     expect(stableStringify({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: 2 } })).toBe(
       '{"a":{"c":2,"d":[1,{"e":2,"f":1}]},"b":1}',
     );
+  });
+});
+
+describe("the edge's synchronous key derivation", () => {
+  it('gives the same key as computeCacheKey (WebCrypto), for JSON and binary bodies', async () => {
+    const binary = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+    const cases = [
+      { ...base, request: req([1, 2], { id: 'x', parameters: { a: 1 } }) },
+      { ...base, shareable: true, version: '3', request: req([[1, 2]]) },
+      {
+        ...base,
+        binary,
+        request: {
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }],
+        },
+      },
+    ];
+    for (const input of cases) {
+      const body = sha256HexSync(canonicalBodyMaterial(input.request, input.binary));
+      expect(sha256HexSync(cacheKeyMaterial(input, body))).toBe(await computeCacheKey(input));
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { canonicalCacheMaterial } from '../../shared/cache-key.ts';
+import { cacheKeyMaterial, canonicalBodyMaterial } from '../../shared/cache-key.ts';
 import type { AppEnv, CacheLookupResult, EdgeCache, ParsedInference, Platform } from '../env.ts';
 import { EdgeResponseCache } from './edge-cache.ts';
 import { type CacheHitSource, type CacheTier, LayeredCache } from './layered.ts';
@@ -41,6 +41,9 @@ export function requestJsonId(inference: ParsedInference): string | undefined {
 export class ResponseCacheLayer {
   readonly #options: ResponseCacheLayerOptions;
   readonly #plans = new WeakMap<ParsedInference, InferCachePlan>();
+  // Keyed by the parsed request object, which the infer-body middleware shares between requests with the same
+  // bytes: a repeated body is canonicalised and hashed once, not per request.
+  readonly #bodyDigests = new WeakMap<object, string>();
   readonly #edgeAdapters = new WeakMap<EdgeCache, EdgeResponseCache>();
 
   constructor(options: ResponseCacheLayerOptions) {
@@ -71,22 +74,32 @@ export class ResponseCacheLayer {
     const decision = decideCache(settings, directive);
     let key: string | null = null;
     if (!decision.bypass) {
-      const binary =
-        inference.headerLength === null ? null : inference.rawBody.subarray(inference.headerLength);
       key = sha256HexSync(
-        canonicalCacheMaterial({
-          tenantId: c.get('auth')?.tenantId ?? null,
-          shareable: decision.shareable,
-          model: inference.model,
-          version: inference.version,
-          request: inference.request,
-          binary,
-        }),
+        cacheKeyMaterial(
+          {
+            tenantId: c.get('auth')?.tenantId ?? null,
+            shareable: decision.shareable,
+            model: inference.model,
+            version: inference.version,
+          },
+          this.#bodyDigest(inference),
+        ),
       );
     }
     const plan: InferCachePlan = { decision, key };
     this.#plans.set(inference, plan);
     return plan;
+  }
+
+  #bodyDigest(inference: ParsedInference): string {
+    let digest = this.#bodyDigests.get(inference.request);
+    if (digest === undefined) {
+      const binary =
+        inference.headerLength === null ? null : inference.rawBody.subarray(inference.headerLength);
+      digest = sha256HexSync(canonicalBodyMaterial(inference.request, binary));
+      this.#bodyDigests.set(inference.request, digest);
+    }
+    return digest;
   }
 
   /** The plan for the request's inference body (memoised per request). */

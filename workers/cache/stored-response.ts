@@ -42,6 +42,9 @@ export function storedResponseSize(value: StoredResponse): number {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const INFERENCE_HEADER = 'inference-header-content-length';
+const NOT_JSON = Symbol('not JSON');
+// Stored answers are never modified (withResponseId returns a copy), so what they carry cannot go stale.
+const storedIds = new WeakMap<StoredResponse, { id: unknown } | typeof NOT_JSON>();
 
 /**
  * The answer with its `id` set to the caller's request id (or removed when the caller sent none): the cache
@@ -50,18 +53,29 @@ const INFERENCE_HEADER = 'inference-header-content-length';
  * returned unchanged.
  */
 export function withResponseId(value: StoredResponse, id: string | undefined): StoredResponse {
+  // A cached answer is served many times, mostly to callers sending the same id (or none): remember the id it
+  // carries instead of parsing its JSON on every hit.
+  const known = storedIds.get(value);
+  if (known !== undefined && (known === NOT_JSON || known.id === id)) return value;
   const headerLengthValue = value.headers.find(([k]) => k === INFERENCE_HEADER)?.[1];
   const headerLength = headerLengthValue === undefined ? value.body.byteLength : Number(headerLengthValue);
-  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > value.body.byteLength)
+  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > value.body.byteLength) {
+    storedIds.set(value, NOT_JSON);
     return value;
+  }
   let json: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(decoder.decode(value.body.subarray(0, headerLength)));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return value;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      storedIds.set(value, NOT_JSON);
+      return value;
+    }
     json = parsed as Record<string, unknown>;
   } catch {
+    storedIds.set(value, NOT_JSON);
     return value;
   }
+  storedIds.set(value, { id: json.id });
   if (json.id === id) return value;
   if (id === undefined) delete json.id;
   else json.id = id;

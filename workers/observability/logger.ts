@@ -26,25 +26,52 @@ function serialise(value: unknown): unknown {
   return value;
 }
 
-export function createLogger(options: LoggerOptions): EdgeLogger {
-  const threshold = RANK[options.level];
-  const write = options.write ?? ((line: string) => console.log(line));
-  const base = { service: 'aiserve-edge', ...options.base };
-  const emit = (level: Exclude<LogLevel, 'silent'>, fields: Record<string, unknown>, msg: string) => {
-    if (RANK[level] < threshold) return;
-    const line: Record<string, unknown> = { level, time: new Date().toISOString(), ...base, msg };
+interface Sink {
+  threshold: number;
+  write: (line: string) => void;
+}
+
+// A class rather than closures: the edge makes a child per request, and most never log a line.
+class JsonLogger implements EdgeLogger {
+  readonly #sink: Sink;
+  readonly #base: Record<string, unknown>;
+
+  constructor(sink: Sink, base: Record<string, unknown>) {
+    this.#sink = sink;
+    this.#base = base;
+  }
+
+  #emit(level: Exclude<LogLevel, 'silent'>, fields: Record<string, unknown>, msg: string): void {
+    if (RANK[level] < this.#sink.threshold) return;
+    const line: Record<string, unknown> = { level, time: new Date().toISOString(), ...this.#base, msg };
     for (const [k, v] of Object.entries(fields)) line[k] = serialise(v);
     try {
-      write(JSON.stringify(line));
+      this.#sink.write(JSON.stringify(line));
     } catch {
-      write(JSON.stringify({ level, time: line.time, ...base, msg, unserialisable: true }));
+      this.#sink.write(JSON.stringify({ level, time: line.time, ...this.#base, msg, unserialisable: true }));
     }
-  };
-  return {
-    debug: (f, m) => emit('debug', f, m),
-    info: (f, m) => emit('info', f, m),
-    warn: (f, m) => emit('warn', f, m),
-    error: (f, m) => emit('error', f, m),
-    child: (fields) => createLogger({ ...options, base: { ...options.base, ...fields } }),
-  };
+  }
+
+  debug(fields: Record<string, unknown>, msg: string): void {
+    this.#emit('debug', fields, msg);
+  }
+  info(fields: Record<string, unknown>, msg: string): void {
+    this.#emit('info', fields, msg);
+  }
+  warn(fields: Record<string, unknown>, msg: string): void {
+    this.#emit('warn', fields, msg);
+  }
+  error(fields: Record<string, unknown>, msg: string): void {
+    this.#emit('error', fields, msg);
+  }
+  child(fields: Record<string, unknown>): EdgeLogger {
+    return new JsonLogger(this.#sink, { ...this.#base, ...fields });
+  }
+}
+
+export function createLogger(options: LoggerOptions): EdgeLogger {
+  return new JsonLogger(
+    { threshold: RANK[options.level], write: options.write ?? ((line: string) => console.log(line)) },
+    { service: 'aiserve-edge', ...options.base },
+  );
 }

@@ -40,9 +40,9 @@ export interface BufferedUsageSinkOptions {
 }
 
 /**
- * Without Redis: events wait in isolate memory and are inserted in batches when the batch fills or the
- * interval has passed since the last write. A failed insert puts the batch back (ids make the retry safe).
- * Events still buffered when an isolate is evicted are lost: that is why production uses the Redis stream.
+ * Without Redis: events wait in isolate memory and are inserted in full batches as they fill; the rest when an
+ * event arrives after the interval has passed since the last forced write, or on `flush`. A failed
+ * insert puts the batch back (ids make the retry safe). Events still buffered when an isolate is evicted are lost: that is why production uses the Redis stream.
  */
 export function createBufferedUsageSink(options: BufferedUsageSinkOptions): UsageSink {
   const maxBuffered = options.maxBuffered ?? options.batchSize * 100;
@@ -50,8 +50,10 @@ export function createBufferedUsageSink(options: BufferedUsageSinkOptions): Usag
   let lastFlush = options.now();
   let inFlight: Promise<void> | null = null;
 
-  const writeAll = async (): Promise<void> => {
-    while (buffer.length > 0) {
+  // Only full batches unless forced (interval passed, explicit flush): under load, writing whatever had
+  // accumulated during the previous insert made many small inserts, each paying a statement and a commit.
+  const writeAll = async (force: boolean): Promise<void> => {
+    while (buffer.length >= options.batchSize || (force && buffer.length > 0)) {
       const batch = buffer.slice(0, options.batchSize);
       buffer = buffer.slice(batch.length);
       try {
@@ -68,10 +70,10 @@ export function createBufferedUsageSink(options: BufferedUsageSinkOptions): Usag
     }
   };
 
-  const flush = (): Promise<void> => {
+  const startFlush = (force: boolean): Promise<void> => {
     if (inFlight) return inFlight;
-    lastFlush = options.now();
-    inFlight = writeAll().finally(() => {
+    if (force) lastFlush = options.now();
+    inFlight = writeAll(force).finally(() => {
       inFlight = null;
     });
     return inFlight;
@@ -81,8 +83,8 @@ export function createBufferedUsageSink(options: BufferedUsageSinkOptions): Usag
     async record(event) {
       buffer.push(event);
       const due = options.now() - lastFlush >= options.flushIntervalMs;
-      if (buffer.length >= options.batchSize || due) await flush();
+      if (buffer.length >= options.batchSize || due) await startFlush(due);
     },
-    flush,
+    flush: () => startFlush(true),
   };
 }

@@ -1,9 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import { parseInferBody } from './parse.ts';
+import { ParsedBodyMemo, type ParsedBodyMemoOptions } from './parsed-body-memo.ts';
 
 export { batchItems, parseInferBody } from './parse.ts';
+export { ParsedBodyMemo } from './parsed-body-memo.ts';
+
+// Enough for a few hundred typical small requests; at most a few MiB of parsed JSON per isolate.
+const MEMO_DEFAULTS: ParsedBodyMemoOptions = { maxBodyBytes: 16 * 1024, maxTotalBytes: 1024 * 1024 };
 
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 
@@ -16,13 +20,15 @@ function decodeSegment(segment: string, what: string): string {
 }
 
 /**
- * Reads and parses `POST /v2/models/{m}[/versions/{v}]/infer` bodies before auth and rate limiting, which
- * need the model and the batch size (`items`, the limiter's cost). Sets `c.get('inference')`; other paths pass.
+ * Reads and parses `POST /v2/models/{m}[/versions/{v}]/infer` bodies before rate limiting, which needs the
+ * batch size (`items`, the limiter's cost). Sets `c.get('inference')`; other paths pass. Repeated bodies are
+ * parsed once (`ParsedBodyMemo`).
  *
  * @example
  * app.use('/v2/models/*', inferBody());
  */
-export function inferBody(): MiddlewareHandler<AppEnv> {
+export function inferBody(memo: ParsedBodyMemoOptions = MEMO_DEFAULTS): MiddlewareHandler<AppEnv> {
+  const parsedBodies = new ParsedBodyMemo(memo);
   return async function inferBodyMiddleware(c, next) {
     const match = c.req.method === 'POST' ? INFER_PATH.exec(c.req.path) : null;
     if (!match) {
@@ -44,7 +50,7 @@ export function inferBody(): MiddlewareHandler<AppEnv> {
       );
     }
     const rawBody = new Uint8Array(await c.req.arrayBuffer());
-    const parsed = parseInferBody(rawBody, c.req.header('inference-header-content-length'));
+    const parsed = parsedBodies.parse(rawBody, c.req.header('inference-header-content-length'));
     c.set('inference', {
       model: decodeSegment(match[1]!, 'model name'),
       version: match[2] === undefined ? null : decodeSegment(match[2], 'model version'),

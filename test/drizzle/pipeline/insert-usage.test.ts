@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateDatabase } from '../../../drizzle/migrate.ts';
+import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
+import { queryRows, type SqlExecutor } from '../../../drizzle/pipeline/sql.ts';
+import { loadDataConfig } from '../../../shared/config/data.ts';
+import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
+import type { UsageEvent } from '../../../shared/usage/event.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { usageEvent } from './usage-fixtures.ts';
+
+interface Row {
+  event_id: string;
+  ts: string;
+  tenant_id: string;
+  key_id: string | null;
+  model: string | null;
+  version: string | null;
+  route: string;
+  status: number;
+  latency_ms: number;
+  cache: string;
+  items: number;
+  request_id: string;
+  origin_id: string | null;
+}
+
+async function stored(db: SqlExecutor, tenantId: string): Promise<Row[]> {
+  return queryRows<Row>(
+    db,
+    sql`SELECT event_id::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts,
+      tenant_id::text, key_id::text, model, version, route, status, latency_ms, cache, items, request_id,
+      origin_id
+    FROM usage_events WHERE tenant_id = ${tenantId}::uuid ORDER BY request_id`,
+  );
+}
+
+/** Values that an array literal must quote or escape, and NULLs in every nullable column. */
+function awkwardEvents(tenantId: string): UsageEvent[] {
+  return [
+    usageEvent({
+      tenantId,
+      keyId: randomUUID(),
+      model: 'a "quoted", {braced} \\ back\\slashed model',
+      version: 'NULL',
+      route: 'POST /v2/models/:name/infer',
+      latencyMs: 12.6,
+      cache: 'HIT-EDGE',
+      items: 32,
+      requestId: 'req-1',
+      originId: "o'neil,{x}",
+      ts: Date.UTC(2026, 10, 25, 12, 0, 0, 123),
+    }),
+    usageEvent({
+      tenantId,
+      keyId: null,
+      model: null,
+      version: null,
+      route: 'GET /v2/health/ready',
+      latencyMs: 0.4,
+      cache: 'NONE',
+      items: 0,
+      requestId: 'req-2 ünïcode ✓',
+      originId: null,
+    }),
+  ];
+}
+
+function expectStored(rows: Row[], events: UsageEvent[]): void {
+  expect(rows).toEqual(
+    events.map((e) => ({
+      event_id: e.id,
+      ts: new Date(e.ts).toISOString(),
+      tenant_id: e.tenantId,
+      key_id: e.keyId,
+      model: e.model,
+      version: e.version,
+      route: e.route,
+      status: e.status,
+      latency_ms: Math.round(e.latencyMs),
+      cache: e.cache,
+      items: e.items,
+      request_id: e.requestId,
+      origin_id: e.originId,
+    })),
+  );
+}
+
+describe('insertUsageEvents on PostgreSQL', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await tdb?.close();
+  });
+
+  it('stores every column exactly, including quotes, braces, backslashes, "NULL" and real NULLs', async () => {
+    const tenantId = randomUUID();
+    const events = awkwardEvents(tenantId);
+    expect(await insertUsageEvents(tdb.db, events)).toBe(2);
+    expectStored(await stored(tdb.db, tenantId), events);
+  });
+
+  it('skips events already stored and counts only the new ones', async () => {
+    const tenantId = randomUUID();
+    const first = Array.from({ length: 150 }, (_, i) => usageEvent({ tenantId, requestId: `r${1000 + i}` }));
+    expect(await insertUsageEvents(tdb.db, first.slice(0, 100))).toBe(100);
+    expect(await insertUsageEvents(tdb.db, first)).toBe(50);
+    expect(await stored(tdb.db, tenantId)).toHaveLength(150);
+  });
+});
+
+describe('insertUsageEvents on PGlite', () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await createDatabase(loadDataConfig({ DATABASE_URL: 'memory://', DATABASE_SLOW_QUERY_MS: '0' }));
+    await migrateDatabase(handle.primary);
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it('stores the same awkward values as PostgreSQL does', async () => {
+    const tenantId = randomUUID();
+    const events = awkwardEvents(tenantId);
+    expect(await insertUsageEvents(handle.primary, events)).toBe(2);
+    expect(await insertUsageEvents(handle.primary, events)).toBe(0);
+    expectStored(await stored(handle.primary, tenantId), events);
+  });
+});
