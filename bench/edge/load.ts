@@ -19,6 +19,9 @@ export interface LoadOptions {
   check(status: number, headers: Record<string, string | string[] | undefined>): string | null;
 }
 
+/** Requests, errors and X-Cache counts of one closed-loop run, without its latency summary. */
+type Counts = Pick<LoadResult, 'requests' | 'errors' | 'firstError' | 'xCache'>;
+
 export interface LoadResult {
   requests: number;
   requestsPerSecond: number;
@@ -34,8 +37,75 @@ export interface LoadResult {
  * Only answers completed inside the measured window (after the warm-up) count.
  */
 export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(options.baseUrl, { connections: options.clients, pipelining: 1 });
   const recorder = new LatencyRecorder();
+  return merge([await runOnce(options, recorder)], recorder, options.durationMs);
+}
+
+export interface AlternatingResult {
+  a: LoadResult;
+  b: LoadResult;
+  /** requests/s of each round, in the order run. */
+  rounds: { a: number; b: number }[];
+}
+
+/**
+ * Two scenarios measured in alternating rounds (a, b, a, b, …), each round after its own warm-up, merged per
+ * scenario: the benchmark compares the edge with bare Hono this way, so a slower stretch of a shared machine
+ * weighs on both alike instead of on whichever ran then.
+ */
+export async function runAlternating(
+  a: LoadOptions,
+  b: LoadOptions,
+  rounds: number,
+): Promise<AlternatingResult> {
+  const recorders = { a: new LatencyRecorder(), b: new LatencyRecorder() };
+  const counts: { a: Counts[]; b: Counts[] } = { a: [], b: [] };
+  const perRound: { a: number; b: number }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const ca = await runOnce(a, recorders.a);
+    const cb = await runOnce(b, recorders.b);
+    counts.a.push(ca);
+    counts.b.push(cb);
+    perRound.push({
+      a: round1(ca.requests / (a.durationMs / 1000)),
+      b: round1(cb.requests / (b.durationMs / 1000)),
+    });
+  }
+  return {
+    a: merge(counts.a, recorders.a, a.durationMs),
+    b: merge(counts.b, recorders.b, b.durationMs),
+    rounds: perRound,
+  };
+}
+
+function merge(runs: Counts[], recorder: LatencyRecorder, durationMs: number): LoadResult {
+  const total: Counts = { requests: 0, errors: 0, firstError: null, xCache: {} };
+  for (const run of runs) {
+    total.requests += run.requests;
+    total.errors += run.errors;
+    total.firstError ??= run.firstError;
+    for (const [k, v] of Object.entries(run.xCache)) total.xCache[k] = (total.xCache[k] ?? 0) + v;
+  }
+  const latency = recorder.summary();
+  return {
+    ...total,
+    requestsPerSecond: round1(total.requests / ((runs.length * durationMs) / 1000)),
+    latency: {
+      count: latency.count,
+      p50Ms: round(latency.p50Ms),
+      p90Ms: round(latency.p90Ms),
+      p99Ms: round(latency.p99Ms),
+      meanMs: round(latency.meanMs),
+      maxMs: round(latency.maxMs),
+    },
+  };
+}
+
+const round1 = (n: number) => round(n, 1);
+
+async function runOnce(options: LoadOptions, recorder: LatencyRecorder): Promise<Counts> {
+  const pool = new Pool(options.baseUrl, { connections: options.clients, pipelining: 1 });
+  const before = recorder.count;
   const xCache: Record<string, number> = {};
   let errors = 0;
   let firstError: string | null = null;
@@ -83,20 +153,5 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
   } finally {
     await pool.close();
   }
-  const latency = recorder.summary();
-  return {
-    requests: recorder.count,
-    requestsPerSecond: round(recorder.count / (options.durationMs / 1000), 1),
-    latency: {
-      count: latency.count,
-      p50Ms: round(latency.p50Ms),
-      p90Ms: round(latency.p90Ms),
-      p99Ms: round(latency.p99Ms),
-      meanMs: round(latency.meanMs),
-      maxMs: round(latency.maxMs),
-    },
-    errors,
-    firstError,
-    xCache,
-  };
+  return { requests: recorder.count - before, errors, firstError, xCache };
 }

@@ -20,6 +20,8 @@ export interface EdgeBenchResults {
   };
   settings: Record<string, unknown>;
   scenarios: ScenarioResult[];
+  /** Bare Hono and the in-memory hit path, round by round (they alternate). */
+  hitRounds: { bare: number; hit: number; ratio: number }[];
   targets: { name: string; pass: boolean; detail: string }[];
   allTargetsPass: boolean;
 }
@@ -33,7 +35,7 @@ export function renderMarkdown(r: EdgeBenchResults): string {
     '## Edge benchmark (Node, `npm run bench:edge`)',
     '',
     `${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, ${m.date.slice(0, 10)}${m.gitCommit ? `, commit ${m.gitCommit}` : ''}, load average ${f(m.loadAvg1mAtStart)} at start. ` +
-      `${s.clients} closed-loop clients, ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured per scenario; every server in its own process, load generator on the same machine; database: ${s.database}.`,
+      `${s.clients} closed-loop clients, ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured per run; bare Hono and the in-memory hit path alternate for ${s.rounds} runs each, the other scenarios run once; every server in its own process, load generator on the same machine; database: ${s.database}.`,
     '',
     '| Scenario | req/s | p50 ms | p99 ms | × bare Hono | X-Cache seen | Errors |',
     '|---|---:|---:|---:|---:|---|---:|',
@@ -47,6 +49,12 @@ export function renderMarkdown(r: EdgeBenchResults): string {
     ),
     '',
     ...(s.redisSkipped ? [`Redis-backed store not measured: ${s.redisSkipped}.`, ''] : []),
+    '**Bare Hono and the hit path (in-memory store), round by round**',
+    '',
+    '| Round | bare Hono req/s | hit req/s | × bare |',
+    '|---:|---:|---:|---:|',
+    ...r.hitRounds.map((x, i) => `| ${i + 1} | ${f(x.bare, 1)} | ${f(x.hit, 1)} | ${f(x.ratio, 3)} |`),
+    '',
     '**Targets**',
     '',
     '| Target | Result | Measured |',

@@ -5,7 +5,13 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
 import { round } from '../origin/stats.ts';
-import { type LoadResult, type OutgoingRequest, runClosedLoop } from './load.ts';
+import {
+  type LoadOptions,
+  type LoadResult,
+  type OutgoingRequest,
+  runAlternating,
+  runClosedLoop,
+} from './load.ts';
 import { type EdgeBenchResults, renderMarkdown, type ScenarioResult } from './report.ts';
 import {
   type BenchDatabase,
@@ -31,7 +37,9 @@ const num = (name: string, fallback: number) => {
 const SETTINGS = {
   clients: num('BENCH_EDGE_CLIENTS', 16),
   warmupMs: num('BENCH_EDGE_WARMUP_MS', 2_000),
-  durationMs: num('BENCH_EDGE_DURATION_MS', 8_000),
+  durationMs: num('BENCH_EDGE_DURATION_MS', 5_000),
+  /** Bare Hono and the edge's hit path alternate this many times (each round: warm-up + duration). */
+  rounds: num('BENCH_EDGE_ROUNDS', 3),
   redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',
   pgAdminUrl: env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 };
@@ -61,19 +69,27 @@ function expectCache(prefix: string) {
   };
 }
 
-async function load(
+function loadOptions(
   baseUrl: string,
   request: (n: number) => OutgoingRequest,
   check: (status: number, h: Record<string, string | string[] | undefined>) => string | null,
-): Promise<LoadResult> {
-  return runClosedLoop({
+): LoadOptions {
+  return {
     baseUrl,
     clients: SETTINGS.clients,
     warmupMs: SETTINGS.warmupMs,
     durationMs: SETTINGS.durationMs,
     request,
     check,
-  });
+  };
+}
+
+function load(
+  baseUrl: string,
+  request: (n: number) => OutgoingRequest,
+  check: (status: number, h: Record<string, string | string[] | undefined>) => string | null,
+): Promise<LoadResult> {
+  return runClosedLoop(loadOptions(baseUrl, request, check));
 }
 
 /** Sends the hit body until the edge answers it from its cache (the first answer fills it in the background). */
@@ -96,19 +112,47 @@ async function prime(edge: Server, req: OutgoingRequest): Promise<string> {
   throw new Error(`the edge never answered the hit body from its cache (last: ${last})\n${edge.tail()}`);
 }
 
+interface EdgeRun {
+  scenarios: ScenarioResult[];
+  /** Bare Hono's merged result when it alternated with this edge's hit path, else null. */
+  bare: LoadResult | null;
+  rounds: { bare: number; hit: number; ratio: number }[];
+}
+
+/**
+ * The hit path, then the miss path, of one edge process. With `bare`, the hit path alternates with bare Hono
+ * for SETTINGS.rounds rounds and both are reported from those rounds; without, `bareRps` is the reference.
+ */
 async function edgeScenarios(
   store: 'memory' | 'redis',
   edgeEnv: Record<string, string>,
   apiKey: string,
-  bareRps: number,
-): Promise<ScenarioResult[]> {
+  reference: { bare: Server; bareReq: OutgoingRequest } | { bareRps: number },
+): Promise<EdgeRun> {
   const edge = await startNodeEdgeProcess(`edge-${store}`, edgeEnv);
   try {
     const salt = randomBytes(4).readUInt32LE(0);
     const hitReq = { path: MODEL_PATH, headers: headers(apiKey), body: body([0.1, 0.2, 0.3, salt]) };
     const primedAs = await prime(edge, hitReq);
-    log(`${store}: cache primed (${primedAs}); measuring the hit path`);
-    const hit = await load(edge.url, () => hitReq, expectCache('HIT'));
+    let hit: LoadResult;
+    let bare: LoadResult | null = null;
+    let rounds: EdgeRun['rounds'] = [];
+    if ('bare' in reference) {
+      log(`${store}: cache primed (${primedAs}); bare Hono and the hit path, ${SETTINGS.rounds} rounds each`);
+      const alt = await runAlternating(
+        loadOptions(reference.bare.url, () => reference.bareReq, expectStatus(200)),
+        loadOptions(edge.url, () => hitReq, expectCache('HIT')),
+        SETTINGS.rounds,
+      );
+      bare = alt.a;
+      hit = alt.b;
+      rounds = alt.rounds.map((r) => ({ bare: r.a, hit: r.b, ratio: round(r.b / r.a, 3) }));
+      for (const r of rounds) log(`${store}: round: bare ${r.bare} req/s, hit ${r.hit} req/s (× ${r.ratio})`);
+    } else {
+      log(`${store}: cache primed (${primedAs}); measuring the hit path`);
+      hit = await load(edge.url, () => hitReq, expectCache('HIT'));
+    }
+    const bareRps = bare ? bare.requestsPerSecond : 'bareRps' in reference ? reference.bareRps : 0;
     log(`${store}: hit ${hit.requestsPerSecond} req/s; measuring the miss path`);
     const miss = await load(
       edge.url,
@@ -116,22 +160,26 @@ async function edgeScenarios(
       expectCache('MISS'),
     );
     log(`${store}: miss ${miss.requestsPerSecond} req/s`);
-    return [
-      {
-        name: `edge, cache hit (${store} store)`,
-        kind: 'hit',
-        store,
-        ...hit,
-        ratioToBare: round(hit.requestsPerSecond / bareRps, 3),
-      },
-      {
-        name: `edge, cache miss to stub origin (${store} store)`,
-        kind: 'miss',
-        store,
-        ...miss,
-        ratioToBare: round(miss.requestsPerSecond / bareRps, 3),
-      },
-    ];
+    return {
+      bare,
+      rounds,
+      scenarios: [
+        {
+          name: `edge, cache hit (${store} store)`,
+          kind: 'hit',
+          store,
+          ...hit,
+          ratioToBare: round(hit.requestsPerSecond / bareRps, 3),
+        },
+        {
+          name: `edge, cache miss to stub origin (${store} store)`,
+          kind: 'miss',
+          store,
+          ...miss,
+          ratioToBare: round(miss.requestsPerSecond / bareRps, 3),
+        },
+      ],
+    };
   } finally {
     await edge.stop();
   }
@@ -191,17 +239,16 @@ async function main(): Promise<void> {
 
     const bare = await startHelper('bare');
     servers.push(bare);
-    log('measuring bare Hono');
-    const bareFixed = { path: MODEL_PATH, headers: headers(db.apiKey), body: body([0.1, 0.2, 0.3, 0.4]) };
-    const bareRun = await load(bare.url, () => bareFixed, expectStatus(200));
+    const bareReq = { path: MODEL_PATH, headers: headers(db.apiKey), body: body([0.1, 0.2, 0.3, 0.4]) };
+    const memoryRun = await edgeScenarios('memory', edgeEnv, db.apiKey, { bare, bareReq });
     await bare.stop();
     servers.pop();
+    const bareRun = memoryRun.bare!;
     log(`bare Hono ${bareRun.requestsPerSecond} req/s`);
     const scenarios: ScenarioResult[] = [
       { name: 'bare Hono handler', kind: 'bare', store: null, ...bareRun, ratioToBare: 1 },
+      ...memoryRun.scenarios,
     ];
-
-    scenarios.push(...(await edgeScenarios('memory', edgeEnv, db.apiKey, bareRun.requestsPerSecond)));
 
     let redisSkipped: string | null = null;
     redis = await redisReachable(SETTINGS.redisUrl);
@@ -216,14 +263,13 @@ async function main(): Promise<void> {
         BENCH_BRIDGE_TOKEN: token,
       });
       servers.push(bridge);
-      scenarios.push(
-        ...(await edgeScenarios(
-          'redis',
-          { ...edgeEnv, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token },
-          db.apiKey,
-          bareRun.requestsPerSecond,
-        )),
+      const redisRun = await edgeScenarios(
+        'redis',
+        { ...edgeEnv, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token },
+        db.apiKey,
+        { bareRps: bareRun.requestsPerSecond },
       );
+      scenarios.push(...redisRun.scenarios);
     }
 
     const memoryHit = scenarios.find((s) => s.kind === 'hit' && s.store === 'memory')!;
@@ -247,6 +293,7 @@ async function main(): Promise<void> {
       machine,
       settings: { ...SETTINGS, database: db.kind, redisSkipped },
       scenarios,
+      hitRounds: memoryRun.rounds,
       targets,
       allTargetsPass: targets.every((t) => t.pass),
     };
