@@ -294,7 +294,7 @@ function parseBigIntElement(
  */
 export function writeJsonValues(
   datatype: Datatype,
-  values: readonly unknown[],
+  values: ArrayLike<unknown>,
   out: TensorData,
   offset: number,
   what: string,
@@ -391,7 +391,7 @@ export function writeJsonValues(
 /** Flat JSON values → a new typed array of the datatype (checked). */
 export function jsonValuesToTensorData(
   datatype: Datatype,
-  values: readonly unknown[],
+  values: ArrayLike<unknown>,
   what: string,
 ): TensorData {
   const out = allocateTensorData(datatype, values.length);

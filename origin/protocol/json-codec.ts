@@ -156,6 +156,28 @@ function decodeJsonData(datatype: Datatype, shape: number[], data: unknown, what
   return out;
 }
 
+/** decodeJsonData for data the worker flattened: the same shape checks and element errors. */
+function decodeFlatData(datatype: Datatype, shape: number[], flat: FlatJsonData, what: string): TensorData {
+  const count = elementCount(shape);
+  if (flat.dims === null) {
+    if (flat.values.length !== count) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `${what}: data has ${flat.values.length} elements but shape [${shape.join(',')}] implies ${count}`,
+      );
+    }
+  } else if (flat.dims.length !== shape.length || flat.dims.some((d, i) => d !== shape[i])) {
+    // As decodeJsonData reports it: followed down at most one level past the shape.
+    const shown = flat.dims.slice(0, shape.length + 1);
+    const more = flat.dims.length > shown.length ? ',…' : '';
+    throw new AppError(
+      'INVALID_INPUT',
+      `${what}: nested data has shape [${shown.join(',')}${more}] but shape is [${shape.join(',')}]`,
+    );
+  }
+  return jsonValuesToTensorData(datatype, flat.values, what);
+}
+
 function parseOutputs(value: unknown, binaryOutputDefault: boolean): RequestedOutput[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw new AppError('INVALID_REQUEST', "request 'outputs' must be an array");
@@ -209,7 +231,46 @@ export function decodeInferRequest(body: Uint8Array, headers: DecodeHeaders = {}
     jsonBytes = parts.json;
     reader = new BinarySectionReader(parts.binary);
   }
-  const root = parseJson(jsonBytes);
+  return decodeRoot(parseJson(jsonBytes), reader, []);
+}
+
+/** One input's numeric data, flattened off the main thread (json-parse-worker.mjs). */
+export interface FlatJsonData {
+  /** The nested data's dimensions; null when the data was a flat array. */
+  dims: number[] | null;
+  values: Float64Array;
+}
+
+/** A JSON body parsed off the main thread: the JSON, with flattened inputs' data in `flats` (by input index). */
+export interface PreparsedJsonBody {
+  root: unknown;
+  flats: ReadonlyArray<FlatJsonData | null>;
+}
+
+/** The JSON-body error parseJson would have raised, for a parse that failed off the main thread. */
+export function jsonParseError(kind: 'utf8' | 'json', message: string): AppError {
+  return kind === 'utf8'
+    ? new AppError('INVALID_JSON', 'request body is not valid JSON: it is not valid UTF-8')
+    : new AppError('INVALID_JSON', `request body is not valid JSON: ${truncate(message, 200)}`);
+}
+
+/**
+ * `decodeInferRequest` for a plain JSON body already parsed off the main thread: the same checks, results and
+ * error messages, without the parse.
+ */
+export function decodePreparsedInferRequest(
+  body: PreparsedJsonBody,
+  headers: Pick<DecodeHeaders, 'contentType'> = {},
+): DecodedInferRequest {
+  checkContentType(headers.contentType);
+  return decodeRoot(body.root, undefined, body.flats);
+}
+
+function decodeRoot(
+  root: unknown,
+  reader: BinarySectionReader | undefined,
+  flats: ReadonlyArray<FlatJsonData | null>,
+): DecodedInferRequest {
   if (!isPlainObject(root)) throw new AppError('INVALID_REQUEST', 'request body must be a JSON object');
 
   const id = root['id'];
@@ -275,7 +336,10 @@ export function decodeInferRequest(body: Uint8Array, headers: DecodeHeaders = {}
       if (entry['data'] === undefined) {
         throw new AppError('INVALID_INPUT', `${what}: has neither data nor parameters.binary_data_size`);
       }
-      data = decodeJsonData(datatype, shape, entry['data'], what);
+      const flat = flats[i];
+      data = flat
+        ? decodeFlatData(datatype, shape, flat, what)
+        : decodeJsonData(datatype, shape, entry['data'], what);
     }
     inputs.push({ name, datatype, shape, data });
   });

@@ -5,7 +5,14 @@ import type { Verifier } from '../../shared/signing/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type OriginMetrics, requestStatus } from '../observability/metrics.ts';
 import { noopTracing, type Tracing } from '../observability/tracing.ts';
-import { decodeInferRequest, encodeInferResponse } from '../protocol/json-codec.ts';
+import {
+  type DecodedInferRequest,
+  type DecodeHeaders,
+  decodeInferRequest,
+  decodePreparsedInferRequest,
+  encodeInferResponse,
+} from '../protocol/json-codec.ts';
+import { type JsonParsePool, JsonParseWorkerError } from '../protocol/json-parse-pool.ts';
 import { schedulingParameters } from '../serving/served-model.ts';
 import { type BodyVariables, readBody } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -32,6 +39,8 @@ export interface OriginAppDeps {
   modelControl: 'none' | 'explicit';
   /** Paces request decoding and response encoding across event-loop turns; default: DEFAULT_TURN_BUDGET_MS. */
   turnBudget?: TurnBudget;
+  /** Parses JSON bodies of at least `minBytes` off the main thread; null/absent: all on the main thread. */
+  jsonParser?: { pool: JsonParsePool; minBytes: number } | null;
 }
 
 /**
@@ -49,6 +58,24 @@ export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {
   const turns =
     deps.turnBudget ?? new TurnBudget({ budgetMs: DEFAULT_TURN_BUDGET_MS, now: () => deps.clock.now() });
   const app = new Hono<AppEnv>();
+  const jsonParser = deps.jsonParser ?? null;
+
+  const decodeRequest = async (body: Uint8Array, headers: DecodeHeaders): Promise<DecodedInferRequest> => {
+    const offThread =
+      jsonParser !== null &&
+      headers.inferenceHeaderContentLength === undefined &&
+      body.byteLength >= jsonParser.minBytes;
+    if (offThread) {
+      try {
+        const parsed = await jsonParser.pool.parse(body);
+        return await turns.run(() => decodePreparsedInferRequest(parsed, headers));
+      } catch (err) {
+        // Only a worker that died with the job falls through: the body is then parsed here.
+        if (!(err instanceof JsonParseWorkerError)) throw err;
+      }
+    }
+    return turns.run(() => decodeInferRequest(body, headers));
+  };
 
   app.use('*', requestContext({ logger: deps.logger, tracing: deps.tracing ?? noopTracing }));
   app.use('*', async (c, next) => {
@@ -134,9 +161,7 @@ export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {
       const body = await readBody(c, deps.maxBodyBytes);
       const contentType = c.req.header('content-type');
       const inferenceHeaderContentLength = c.req.header('inference-header-content-length');
-      const request = await turns.run(() =>
-        decodeInferRequest(body, { contentType, inferenceHeaderContentLength }),
-      );
+      const request = await decodeRequest(body, { contentType, inferenceHeaderContentLength });
       const outputs = await served.infer(request, {
         ...schedulingParameters(request.parameters),
         signal: c.req.raw.signal,

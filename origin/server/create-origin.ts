@@ -6,6 +6,7 @@ import { createGpuSampler } from '../observability/gpu.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createOriginMetrics, type OriginMetrics } from '../observability/metrics.ts';
 import { initTracing, type Tracing } from '../observability/tracing.ts';
+import { JsonParsePool } from '../protocol/json-parse-pool.ts';
 import { ModelRepository } from '../repository/repository.ts';
 import { executionOptionsFromConfig } from '../runtime/execution-provider.ts';
 import { RepositoryRegistry, servedModelFactory } from '../serving/registry.ts';
@@ -78,6 +79,14 @@ export async function startOrigin(
   const registry = new RepositoryRegistry(repository);
   metrics.setPendingSource(() => registry.pending());
 
+  const jsonParsePool =
+    config.JSON_PARSE_THREADS > 0
+      ? new JsonParsePool({
+          threads: config.JSON_PARSE_THREADS,
+          onCrash: (err) =>
+            logger.error({ err }, 'JSON parse worker died; its requests are parsed on the main thread'),
+        })
+      : null;
   const app = createOriginApp({
     registry,
     lifecycle,
@@ -88,6 +97,7 @@ export async function startOrigin(
     verifier,
     maxBodyBytes: config.MAX_BODY_BYTES,
     modelControl: config.MODEL_CONTROL_MODE,
+    jsonParser: jsonParsePool ? { pool: jsonParsePool, minBytes: config.JSON_PARSE_MIN_BYTES } : null,
   });
   const server: RunningServer = await listen(app, { host: config.HOST, port: config.PORT });
   logger.info({ url: server.url }, `origin listening on ${server.url}`);
@@ -135,6 +145,7 @@ export async function startOrigin(
       // Accepted requests reach their queues first; then the batchers finish their queues and close.
       await lifecycle.whenIdle();
       await repository.close();
+      await jsonParsePool?.close();
       await closed;
       gpu?.stop();
       metrics.close();

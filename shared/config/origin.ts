@@ -39,6 +39,10 @@ export const originConfigSchema = z.object({
    */
   STAGED_BATCHES: int(0, 8).default(1),
   MAX_BODY_BYTES: int(1024).default(64 * 1024 * 1024),
+  /** Worker threads that parse large JSON bodies off the event loop; 0 = parse on the main thread. */
+  JSON_PARSE_THREADS: int(0, 64).default(1),
+  /** JSON bodies from this size (bytes) go to those threads; smaller ones cost less than the hand-off. */
+  JSON_PARSE_MIN_BYTES: int(0).default(64 * 1024),
   ORIGIN_AUTH: z.enum(['hmac', 'off']).default('hmac'),
   /** `keyId:secret` pairs, comma-separated; several ids let keys rotate without downtime. */
   ORIGIN_SIGNING_KEYS: z.string().default(''),
