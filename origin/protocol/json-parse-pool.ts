@@ -7,6 +7,8 @@ export interface JsonParsePoolOptions {
   threads: number;
   /** Worker entry script; tests substitute one. Default: json-parse-worker.mjs beside this module. */
   workerUrl?: URL;
+  /** Nice value of the worker threads (see WORKER_THREAD_NICE); default 0. */
+  nice?: number;
   /** Called once per worker that dies unexpectedly (its jobs are failed; the next parse starts a new one). */
   onCrash?: (error: Error) => void;
 }
@@ -88,7 +90,10 @@ export class JsonParsePool {
 
   #workerOf(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
-    const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, { name: 'json parse' });
+    const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, {
+      name: 'json parse',
+      workerData: { nice: this.#options.nice ?? 0 },
+    });
     // Idle parse workers must not keep a stopping process alive.
     worker.unref();
     worker.on('message', (reply: Reply) => {

@@ -15,9 +15,12 @@
  *   ← { id, error: { kind: 'utf8' | 'json', message } }
  * A flattened input's `data` is replaced by 0 in `root`; `flats[i]` belongs to `root.inputs[i]`.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThreadPriority } from '../runtime/thread-priority.mjs';
 
 if (!parentPort) throw new Error('json-parse-worker.mjs must run in a worker thread');
+
+lowerThreadPriority(workerData?.nice);
 const port = parentPort;
 
 /** Mirrors json-codec.ts' MAX_RANK: deeper data is left for the main thread to refuse. */

@@ -22,6 +22,11 @@ export interface ExecutionOptions {
   intraOpThreadsExplicit?: boolean;
   interOpThreads: number;
   graphOptimization: GraphOptimization;
+  /**
+   * Nice value (0–19) of the session's thread and the threads onnxruntime starts from it: higher yields the CPU
+   * to the HTTP and batching thread when cores are oversubscribed. Absent: 0 (the process's own).
+   */
+  threadNice?: number;
 }
 
 /** pino-compatible; a pino Logger fits. */
@@ -39,7 +44,12 @@ export interface SessionAttempt {
 export function executionOptionsFromConfig(
   config: Pick<
     OriginConfig,
-    'EXECUTION_PROVIDER' | 'CUDA_DEVICE_ID' | 'INTRA_OP_THREADS' | 'INTER_OP_THREADS' | 'GRAPH_OPTIMIZATION'
+    | 'EXECUTION_PROVIDER'
+    | 'CUDA_DEVICE_ID'
+    | 'INTRA_OP_THREADS'
+    | 'INTER_OP_THREADS'
+    | 'GRAPH_OPTIMIZATION'
+    | 'WORKER_THREAD_NICE'
   >,
 ): ExecutionOptions {
   return {
@@ -49,6 +59,7 @@ export function executionOptionsFromConfig(
     intraOpThreadsExplicit: config.INTRA_OP_THREADS !== undefined,
     interOpThreads: config.INTER_OP_THREADS,
     graphOptimization: config.GRAPH_OPTIMIZATION,
+    threadNice: config.WORKER_THREAD_NICE,
   };
 }
 

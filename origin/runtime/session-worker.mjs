@@ -9,13 +9,16 @@
  *   ← { type: 'result', id, outputs: [{ name, type, dims, data }] } | { type: 'run-error', id, message }
  *   → { type: 'close' }   releases the session; the thread then exits with code 0.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { lowerThreadPriority } from './thread-priority.mjs';
 
 /** @typedef {{ name: string, type: string, dims: number[], data: ArrayBufferView | string[] }} WireTensor */
 /** @typedef {{ name: string, isTensor: boolean, type: string | null, shape: Array<number | string> }} WireMetadata */
 
 if (!parentPort) throw new Error('session-worker.mjs must run in a worker thread');
+
+lowerThreadPriority(workerData?.nice);
 const port = parentPort;
 
 /** @type {import('onnxruntime-node').InferenceSession | undefined} */

@@ -358,7 +358,10 @@ export class ModelInstancePool {
   }
 
   #start(instance: Instance): Promise<LoadedMessage> {
-    const worker = new Worker(this.#workerUrl, { name: `onnx ${this.label} #${instance.index}` });
+    const worker = new Worker(this.#workerUrl, {
+      name: `onnx ${this.label} #${instance.index}`,
+      workerData: { nice: instance.options.threadNice ?? 0 },
+    });
     instance.worker = worker;
     instance.state = 'starting';
     instance.lastError = undefined;

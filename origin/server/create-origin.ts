@@ -83,6 +83,7 @@ export async function startOrigin(
     config.JSON_PARSE_THREADS > 0
       ? new JsonParsePool({
           threads: config.JSON_PARSE_THREADS,
+          nice: config.WORKER_THREAD_NICE,
           onCrash: (err) =>
             logger.error({ err }, 'JSON parse worker died; its requests are parsed on the main thread'),
         })

@@ -34,6 +34,11 @@ export const originConfigSchema = z.object({
   INTER_OP_THREADS: int(1, 1024).default(1),
   GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
   /**
+   * Nice value of the compute threads (onnxruntime sessions, JSON parsing): they yield to the event loop's thread
+   * when the cores are oversubscribed, which keeps its lag low. 0 = same priority as the rest.
+   */
+  WORKER_THREAD_NICE: int(0, 19).default(10),
+  /**
    * Batches per model that may be formed ahead while every instance is busy, when they cannot grow any more;
    * 0 = Triton's behaviour (form a batch only when an instance is free). See the README's batching section.
    */

@@ -149,3 +149,29 @@ describe('JsonParsePool with decodePreparsedInferRequest', () => {
     await expect(dying.parse(enc.encode('{}'))).rejects.toThrow(/closed/);
   });
 });
+
+describe('JsonParsePool thread priority', () => {
+  it.runIf(process.platform === 'linux')(
+    'lowers only its worker threads to the given nice value, not the event loop thread',
+    async () => {
+      const { readdirSync, readFileSync } = await import('node:fs');
+      // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+      const niceOf = (tid: string) =>
+        Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+      const before = new Set(readdirSync('/proc/self/task'));
+      const mainNice = niceOf(String(process.pid));
+      const niced = new JsonParsePool({ threads: 1, nice: 7 });
+      try {
+        await niced.parse(enc.encode('{"inputs": []}')).catch(() => {});
+        await niced.parse(enc.encode('{}'));
+        const fresh = readdirSync('/proc/self/task').filter((t) => !before.has(t));
+        // An absolute value: from nice 0 (how tests run), the worker thread is at 7.
+        if (mainNice === 0) expect(fresh.map(niceOf)).toContain(7);
+        else expect(fresh.length).toBeGreaterThan(0);
+        expect(niceOf(String(process.pid))).toBe(mainNice);
+      } finally {
+        await niced.close();
+      }
+    },
+  );
+});

@@ -73,13 +73,20 @@ describe('executionOptionsFromConfig', () => {
       interOpThreads: 1,
       graphOptimization: 'all',
       intraOpThreadsExplicit: false,
+      threadNice: 10,
     });
-    const explicit = originConfigSchema.parse({ INTRA_OP_THREADS: '2', GRAPH_OPTIMIZATION: 'disabled' });
+    const explicit = originConfigSchema.parse({
+      INTRA_OP_THREADS: '2',
+      GRAPH_OPTIMIZATION: 'disabled',
+      WORKER_THREAD_NICE: '0',
+    });
     expect(executionOptionsFromConfig(explicit)).toMatchObject({
       intraOpThreads: 2,
       intraOpThreadsExplicit: true,
       graphOptimization: 'disabled',
+      threadNice: 0,
     });
+    expect(() => originConfigSchema.parse({ WORKER_THREAD_NICE: '20' })).toThrow();
   });
 });
 
