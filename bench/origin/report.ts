@@ -42,6 +42,12 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   model: { name: string; file: string; configSource: string; dynamicBatching: unknown };
   raw: RawResult;
+  /**
+   * Raw onnxruntime measured again right after the batching-on binary run (batch 1 and the best batch size):
+   * the machine's speed drifts over a run, so the throughput target uses the mean of both measurements and the
+   * low-load comparison the single-item latency measured next to it.
+   */
+  rawAgain: RawResult;
   http: HttpRun[];
   lowLoad: LowLoad;
   loadgenLagP99MaxMs: number;
@@ -59,10 +65,32 @@ function find(http: HttpRun[], batching: 'on' | 'off', body: 'json' | 'binary'):
 }
 
 /** The targets, computed from the measured figures only. */
-export function evaluateTargets(raw: RawResult, http: HttpRun[], lowLoad: LowLoad): Target[] {
+/** The raw reference for the throughput target: best batch size, mean of its measurement before and after. */
+export function rawReference(
+  raw: RawResult,
+  rawAgain: RawResult,
+): { batchSize: number; before: number; after: number; mean: number } {
+  const best = raw.batches.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+  const again = rawAgain.batches.find((b) => b.batchSize === best.batchSize);
+  const after = again ? again.itemsPerSecond : best.itemsPerSecond;
+  return {
+    batchSize: best.batchSize,
+    before: best.itemsPerSecond,
+    after,
+    mean: (best.itemsPerSecond + after) / 2,
+  };
+}
+
+export function evaluateTargets(
+  raw: RawResult,
+  rawAgain: RawResult,
+  http: HttpRun[],
+  lowLoad: LowLoad,
+): Target[] {
   const onBin = find(http, 'on', 'binary');
   const offBin = find(http, 'off', 'binary');
-  const best = raw.bestItemsPerSecond;
+  const ref = rawReference(raw, rawAgain);
+  const best = ref.mean;
   const lags = http.map((r) => r.originLagP99MaxMs);
   const maxLag = lags.some((l) => l === null) ? null : Math.max(...(lags as number[]));
   const totalErrors = http.reduce((s, r) => s + r.errors, 0) + lowLoad.origin.errors;
@@ -70,7 +98,7 @@ export function evaluateTargets(raw: RawResult, http: HttpRun[], lowLoad: LowLoa
     {
       name: 'binary + batching ≥ 0.8 × best raw items/s',
       pass: onBin.itemsPerSecond >= 0.8 * best,
-      detail: `${fmt(onBin.itemsPerSecond, 1)} vs 0.8 × ${fmt(best, 1)} = ${fmt(0.8 * best, 1)} items/s (${fmt((100 * onBin.itemsPerSecond) / best, 1)}% of raw)`,
+      detail: `${fmt(onBin.itemsPerSecond, 1)} vs 0.8 × ${fmt(best, 1)} = ${fmt(0.8 * best, 1)} items/s (${fmt((100 * onBin.itemsPerSecond) / best, 1)}% of raw; raw batch ${ref.batchSize} ${fmt(ref.before, 1)} items/s before the HTTP runs, ${fmt(ref.after, 1)} right after this one, mean used)`,
     },
     {
       name: 'batching on ≥ 2 × batching off (binary)',
@@ -165,6 +193,15 @@ export function renderMarkdown(r: BenchResults): string {
       `| ${b.batchSize} | ${fmt(b.itemsPerSecond, 1)} | ${fmt(b.latency.p50Ms, 3)} | ${fmt(b.latency.p99Ms, 3)} | ${fmt(b.cpuMsPerItem, 3)} |`,
     );
   }
+  lines.push('');
+  const ref = rawReference(r.raw, r.rawAgain);
+  const again1 = r.rawAgain.batches.find((b) => b.batchSize === 1);
+  lines.push(
+    `Measured again right after the batching-on binary HTTP run (the machine's speed drifts during a run): batch ${ref.batchSize} ${fmt(ref.after, 1)} items/s (before: ${fmt(ref.before, 1)}; the throughput target uses the mean, ${fmt(ref.mean, 1)})` +
+      (again1
+        ? `, batch 1 p50 ${fmt(again1.latency.p50Ms, 3)} ms (the low-load comparison below uses this one).`
+        : '.'),
+  );
   lines.push('');
   const s = r.settings;
   lines.push(
