@@ -115,7 +115,12 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     ? createUpstashRateLimiter({ redis, timeoutMs: config.REDIS_TIMEOUT_MS })
     : fallbackLimiter;
   let usage: UsageSink;
-  if (redis) usage = createRedisUsageSink(redis);
+  if (redis) {
+    usage = createRedisUsageSink(redis, {
+      maxBatch: config.USAGE_BATCH_SIZE,
+      maxDelayMs: config.USAGE_STREAM_BATCH_MS,
+    });
+  }
   else if (data) {
     usage = createBufferedUsageSink({
       insert: (events) => data.insertUsage(events),

@@ -47,6 +47,8 @@ export const edgeConfigSchema = z.object({
   /** Without Redis, usage events are buffered and inserted into Postgres in batches of at most this many. */
   USAGE_BATCH_SIZE: int(1, 10_000).default(100),
   USAGE_FLUSH_INTERVAL_MS: int(0).default(5_000),
+  /** With Redis: how long a usage event waits for others to share its XADD round trip (0 = none). */
+  USAGE_STREAM_BATCH_MS: int(0, 1_000).default(10),
   /** Static origin list (used when Redis is not configured): `id=url[@region]` comma-separated. */
   ORIGINS: list,
   /** `npm run edge:node` only (wrangler picks its own address). */

@@ -159,6 +159,31 @@ describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache AP
     expect(origin.inferCalls() - before).toBe(2);
   });
 
+  it('writes one usage event per request to the Redis stream, concurrent requests included', async () => {
+    const { key, record } = await tenantKey('usage-co');
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call('/v2/models/m/infer', infer(key, [i, 0.5]))),
+    );
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      await a.text();
+    }
+    // Written after the answers, in waitUntil (batched for USAGE_STREAM_BATCH_MS): poll briefly.
+    let mine: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const entries = (await redis.xrange('aiserve:usage', '-', '+')) as [string, string[]][];
+      mine = entries
+        .map(([, fields]) => fields[fields.indexOf('e') + 1] ?? '')
+        .filter((json) => json.includes(record.id));
+      if (mine.length >= 6) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(mine).toHaveLength(6);
+    expect(mine.map((json) => JSON.parse(json) as { status: number; model: string })).toEqual(
+      Array(6).fill(expect.objectContaining({ status: 200, model: 'm' })),
+    );
+  });
+
   it('never serves one tenant’s cached answer to another', async () => {
     const a = await tenantKey('iso-a');
     const b = await tenantKey('iso-b');

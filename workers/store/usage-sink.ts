@@ -16,15 +16,72 @@ export interface UsageSink {
   flush(): Promise<void>;
 }
 
-/** `XADD aiserve:usage MAXLEN ~ 1000000 * id <id> e <json>`: the drain (DATA-PIPELINE) moves it to Postgres. */
-export function createRedisUsageSink(redis: Pick<Redis, 'xadd'>): UsageSink {
+export interface RedisUsageSinkOptions {
+  /** Events sent together at most; a full batch goes at once. */
+  maxBatch: number;
+  /**
+   * How long the first event of a batch waits for others before the batch goes. Its XADDs are issued in one
+   * tick, so `@upstash/redis` auto-pipelining sends them in one HTTP round trip instead of one per request.
+   * 0: every event is sent as it comes (those recorded in the same tick still share a round trip).
+   */
+  maxDelayMs: number;
+}
+
+interface PendingEvent {
+  event: UsageEvent;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function xaddUsage(redis: Pick<Redis, 'xadd'>, event: UsageEvent): Promise<unknown> {
+  return redis.xadd(USAGE_STREAM, '*', Object.fromEntries(usageStreamFields(event)), {
+    trim: { type: 'MAXLEN', threshold: USAGE_STREAM_MAXLEN, comparison: '~' },
+  });
+}
+
+/**
+ * `XADD aiserve:usage MAXLEN ~ 1000000 * id <id> e <json>` per event: the drain (DATA-PIPELINE) moves them to
+ * Postgres. Events are gathered for up to `maxDelayMs` (or `maxBatch` events) and their XADDs issued together;
+ * each `record` settles with its own command's outcome. The caller hands the promise to `waitUntil`, which
+ * keeps the isolate alive until the batch has been written.
+ */
+export function createRedisUsageSink(
+  redis: Pick<Redis, 'xadd'>,
+  options: RedisUsageSinkOptions = { maxBatch: 100, maxDelayMs: 0 },
+): UsageSink {
+  let pending: PendingEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const send = (): Promise<unknown> => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    const batch = pending;
+    pending = [];
+    // Issued in one tick: auto-pipelining puts them in one request.
+    return Promise.allSettled(
+      batch.map((p) => xaddUsage(redis, p.event).then(() => p.resolve(), (err: unknown) => p.reject(err))),
+    );
+  };
+
+  if (options.maxDelayMs <= 0) {
+    return {
+      record: async (event) => {
+        await xaddUsage(redis, event);
+      },
+      flush: async () => {},
+    };
+  }
   return {
-    async record(event) {
-      await redis.xadd(USAGE_STREAM, '*', Object.fromEntries(usageStreamFields(event)), {
-        trim: { type: 'MAXLEN', threshold: USAGE_STREAM_MAXLEN, comparison: '~' },
+    record(event) {
+      return new Promise<void>((resolve, reject) => {
+        pending.push({ event, resolve, reject });
+        if (pending.length >= options.maxBatch) void send();
+        else timer ??= setTimeout(send, options.maxDelayMs);
       });
     },
-    async flush() {},
+    async flush() {
+      if (pending.length > 0) await send();
+    },
   };
 }
 
