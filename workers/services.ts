@@ -120,8 +120,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
       maxBatch: config.USAGE_BATCH_SIZE,
       maxDelayMs: config.USAGE_STREAM_BATCH_MS,
     });
-  }
-  else if (data) {
+  } else if (data) {
     usage = createBufferedUsageSink({
       insert: (events) => data.insertUsage(events),
       batchSize: config.USAGE_BATCH_SIZE,

@@ -59,7 +59,12 @@ export function createRedisUsageSink(
     pending = [];
     // Issued in one tick: auto-pipelining puts them in one request.
     return Promise.allSettled(
-      batch.map((p) => xaddUsage(redis, p.event).then(() => p.resolve(), (err: unknown) => p.reject(err))),
+      batch.map((p) =>
+        xaddUsage(redis, p.event).then(
+          () => p.resolve(),
+          (err: unknown) => p.reject(err),
+        ),
+      ),
     );
   };
 
