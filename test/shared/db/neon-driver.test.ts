@@ -2,12 +2,14 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
+import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { createKey, findKeyForAuth, revokeKey } from '../../../drizzle/queries/keys.ts';
 import { createTenant } from '../../../drizzle/queries/tenants.ts';
 import { tenants } from '../../../drizzle/schema/tenants.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../../scripts/dev/neon-ws-proxy.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
 import { createDatabase, type DatabaseHandle, type SlowQueryEntry } from '../../../shared/db/client.ts';
+import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
 import { createEmptyPgDatabase, PG_ADMIN_URL } from './temp-database.ts';
 
 describe('Neon driver through the local WebSocket proxy (Node, real PostgreSQL behind it)', () => {
@@ -47,5 +49,15 @@ describe('Neon driver through the local WebSocket proxy (Node, real PostgreSQL b
     // The traffic really went through the proxy, and the slow-query hook saw it.
     expect(proxy.connections()).toBeGreaterThan(0);
     expect(slow.some((e) => e.sql.includes('from "api_keys"'))).toBe(true);
+  });
+
+  it('writes usage events (array parameters through unnest) idempotently', async () => {
+    const tenantId = crypto.randomUUID();
+    const events = [
+      usageEvent({ tenantId, model: 'quote " and {brace}', originId: null, keyId: crypto.randomUUID() }),
+      usageEvent({ tenantId, model: null, version: null }),
+    ];
+    expect(await insertUsageEvents(handle.primary, events)).toBe(2);
+    expect(await insertUsageEvents(handle.primary, events)).toBe(0);
   });
 });
