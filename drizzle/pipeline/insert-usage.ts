@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { UsageEvent } from '../../shared/usage/event.ts';
-import { queryRows, type SqlExecutor } from './sql.ts';
+import { affectedRowCount, type SqlExecutor } from './sql.ts';
 
 /**
  * Writes events with ONE statement; an event already stored (same event id and ts) is skipped, which is what
@@ -8,7 +8,8 @@ import { queryRows, type SqlExecutor } from './sql.ts';
  *
  * One array parameter per column through `unnest`, not a VALUES row per event: the statement text is the same
  * for every batch size, so building it costs nothing per event and Postgres parses 13 parameters instead of
- * 13 per event. A VALUES list cost the edge about 0.1 ms of CPU per event (its usage sink inserts directly
+ * 13 per event. The count comes from the command's row count, not a RETURNING list (about 15 % of the insert's
+ * cost in Postgres). A VALUES list cost the edge about 0.1 ms of CPU per event (its usage sink inserts directly
  * when there is no Redis).
  */
 export async function insertUsageEvents(db: SqlExecutor, events: readonly UsageEvent[]): Promise<number> {
@@ -45,7 +46,7 @@ export async function insertUsageEvents(db: SqlExecutor, events: readonly UsageE
     originIds[i] = e.originId;
   }
   const p = sql.param;
-  const rows = await queryRows<{ event_id: string }>(
+  return affectedRowCount(
     db,
     sql`INSERT INTO usage_events (event_id, ts, tenant_id, key_id, model, version, route, status, latency_ms, cache,
       items, request_id, origin_id)
@@ -53,8 +54,6 @@ export async function insertUsageEvents(db: SqlExecutor, events: readonly UsageE
       ${p(models)}::text[], ${p(versions)}::text[], ${p(routes)}::text[], ${p(statuses)}::int[],
       ${p(latencies)}::int[], ${p(caches)}::text[], ${p(items)}::int[], ${p(requestIds)}::text[],
       ${p(originIds)}::text[])
-    ON CONFLICT (event_id, ts) DO NOTHING
-    RETURNING event_id::text`,
+    ON CONFLICT (event_id, ts) DO NOTHING`,
   );
-  return rows.length;
 }

@@ -19,6 +19,17 @@ export async function queryRows<T>(db: SqlExecutor, query: SQL): Promise<T[]> {
   return result.rows ?? [];
 }
 
+/**
+ * Rows an INSERT/UPDATE/DELETE affected (an INSERT … ON CONFLICT DO NOTHING counts only the rows it added).
+ * pg, the Neon driver and PGlite all report `rowCount`.
+ */
+export async function affectedRowCount(db: SqlExecutor, query: SQL): Promise<number> {
+  const result = (await db.execute(query)) as { rowCount?: number | null; affectedRows?: number };
+  const count = result.rowCount ?? result.affectedRows;
+  if (typeof count !== 'number') throw new Error('the database driver did not report how many rows it wrote');
+  return count;
+}
+
 /** The SQLSTATE of a driver error, looking through drizzle's wrapper (`DrizzleQueryError.cause`). */
 export function sqlStateOf(err: unknown): string | undefined {
   let current: unknown = err;
