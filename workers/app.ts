@@ -4,7 +4,6 @@ import { HTTPException } from 'hono/http-exception';
 import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared/errors/index.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { auth } from './middleware/auth/index.ts';
-import { SecretHashes } from './middleware/auth/secret-hashes.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { inferBody } from './middleware/infer-body/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
@@ -82,8 +81,6 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   app.use('/admin/*', bodyLimit({ maxBytes: config.ADMIN_MAX_BODY_BYTES }));
   const authDeps = {
     keys: services.keys,
-    // As long as a key record may stay in isolate memory: no longer-lived copy of anything key-related.
-    secretHashes: new SecretHashes({ ttlMs: config.AUTH_MEMORY_TTL_MS, now: services.now }),
     touch: services.touch,
     operatorTokenHash: services.operatorTokenHash,
   };

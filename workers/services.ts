@@ -148,7 +148,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     limiter,
     fallbackLimiter,
     usage,
-    operatorTokenHash: config.ADMIN_TOKEN ? await hashKeySecret(config.ADMIN_TOKEN) : null,
+    operatorTokenHash: config.ADMIN_TOKEN ? hashKeySecret(config.ADMIN_TOKEN) : null,
     cacheLookup: null,
     routing: null,
     now,

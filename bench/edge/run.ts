@@ -113,76 +113,70 @@ async function prime(edge: Server, req: OutgoingRequest): Promise<string> {
 }
 
 interface EdgeRun {
-  scenarios: ScenarioResult[];
+  hit: LoadResult;
+  miss: LoadResult;
   /** Bare Hono's merged result when it alternated with this edge's hit path, else null. */
   bare: LoadResult | null;
   rounds: { bare: number; hit: number; ratio: number }[];
 }
 
 /**
- * The hit path, then the miss path, of one edge process. With `bare`, the hit path alternates with bare Hono
- * for SETTINGS.rounds rounds and both are reported from those rounds; without, `bareRps` is the reference.
+ * The hit path, then the miss path, of one edge process. With `alternateWith`, the hit path alternates with
+ * bare Hono for SETTINGS.rounds rounds and both are reported from those rounds.
  */
 async function edgeScenarios(
   store: 'memory' | 'redis',
   edgeEnv: Record<string, string>,
   apiKey: string,
-  reference: { bare: Server; bareReq: OutgoingRequest } | { bareRps: number },
+  alternateWith?: { bare: Server; bareReq: OutgoingRequest },
 ): Promise<EdgeRun> {
   const edge = await startNodeEdgeProcess(`edge-${store}`, edgeEnv);
   try {
     const salt = randomBytes(4).readUInt32LE(0);
     const hitReq = { path: MODEL_PATH, headers: headers(apiKey), body: body([0.1, 0.2, 0.3, salt]) };
     const primedAs = await prime(edge, hitReq);
-    let hit: LoadResult;
-    let bare: LoadResult | null = null;
-    let rounds: EdgeRun['rounds'] = [];
-    if ('bare' in reference) {
+    const hitOptions = loadOptions(edge.url, () => hitReq, expectCache('HIT'));
+    let run: Pick<EdgeRun, 'hit' | 'bare' | 'rounds'>;
+    if (alternateWith) {
       log(`${store}: cache primed (${primedAs}); bare Hono and the hit path, ${SETTINGS.rounds} rounds each`);
       const alt = await runAlternating(
-        loadOptions(reference.bare.url, () => reference.bareReq, expectStatus(200)),
-        loadOptions(edge.url, () => hitReq, expectCache('HIT')),
+        loadOptions(alternateWith.bare.url, () => alternateWith.bareReq, expectStatus(200)),
+        hitOptions,
         SETTINGS.rounds,
       );
-      bare = alt.a;
-      hit = alt.b;
-      rounds = alt.rounds.map((r) => ({ bare: r.a, hit: r.b, ratio: round(r.b / r.a, 3) }));
+      const rounds = alt.rounds.map((r) => ({ bare: r.a, hit: r.b, ratio: round(r.b / r.a, 3) }));
       for (const r of rounds) log(`${store}: round: bare ${r.bare} req/s, hit ${r.hit} req/s (× ${r.ratio})`);
+      run = { hit: alt.b, bare: alt.a, rounds };
     } else {
       log(`${store}: cache primed (${primedAs}); measuring the hit path`);
-      hit = await load(edge.url, () => hitReq, expectCache('HIT'));
+      run = { hit: await runClosedLoop(hitOptions), bare: null, rounds: [] };
     }
-    const bareRps = bare ? bare.requestsPerSecond : 'bareRps' in reference ? reference.bareRps : 0;
-    log(`${store}: hit ${hit.requestsPerSecond} req/s; measuring the miss path`);
+    log(`${store}: hit ${run.hit.requestsPerSecond} req/s; measuring the miss path`);
     const miss = await load(
       edge.url,
       (n) => ({ path: MODEL_PATH, headers: headers(apiKey), body: body([n, salt, 0.5, 0.25]) }),
       expectCache('MISS'),
     );
     log(`${store}: miss ${miss.requestsPerSecond} req/s`);
-    return {
-      bare,
-      rounds,
-      scenarios: [
-        {
-          name: `edge, cache hit (${store} store)`,
-          kind: 'hit',
-          store,
-          ...hit,
-          ratioToBare: round(hit.requestsPerSecond / bareRps, 3),
-        },
-        {
-          name: `edge, cache miss to stub origin (${store} store)`,
-          kind: 'miss',
-          store,
-          ...miss,
-          ratioToBare: round(miss.requestsPerSecond / bareRps, 3),
-        },
-      ],
-    };
+    return { ...run, miss };
   } finally {
     await edge.stop();
   }
+}
+
+/** The hit and miss scenarios of one edge run, each with its ratio to bare Hono. */
+function edgeResults(store: 'memory' | 'redis', run: EdgeRun, bareRps: number): ScenarioResult[] {
+  const ratio = (r: LoadResult) => round(r.requestsPerSecond / bareRps, 3);
+  return [
+    { name: `edge, cache hit (${store} store)`, kind: 'hit', store, ...run.hit, ratioToBare: ratio(run.hit) },
+    {
+      name: `edge, cache miss to stub origin (${store} store)`,
+      kind: 'miss',
+      store,
+      ...run.miss,
+      ratioToBare: ratio(run.miss),
+    },
+  ];
 }
 
 async function redisReachable(url: string): Promise<IORedis | null> {
@@ -247,7 +241,7 @@ async function main(): Promise<void> {
     log(`bare Hono ${bareRun.requestsPerSecond} req/s`);
     const scenarios: ScenarioResult[] = [
       { name: 'bare Hono handler', kind: 'bare', store: null, ...bareRun, ratioToBare: 1 },
-      ...memoryRun.scenarios,
+      ...edgeResults('memory', memoryRun, bareRun.requestsPerSecond),
     ];
 
     let redisSkipped: string | null = null;
@@ -267,9 +261,8 @@ async function main(): Promise<void> {
         'redis',
         { ...edgeEnv, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token },
         db.apiKey,
-        { bareRps: bareRun.requestsPerSecond },
       );
-      scenarios.push(...redisRun.scenarios);
+      scenarios.push(...edgeResults('redis', redisRun, bareRun.requestsPerSecond));
     }
 
     const memoryHit = scenarios.find((s) => s.kind === 'hit' && s.store === 'memory')!;

@@ -33,6 +33,11 @@ export interface RawResult {
   singleItemLatency: LatencySummary;
 }
 
+/** The batch size with the most items/s. */
+export function bestBatch(raw: RawResult): RawBatchResult {
+  return raw.batches.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+}
+
 export interface RawOptions {
   modelPath: string;
   inputName: string;

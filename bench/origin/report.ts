@@ -1,6 +1,6 @@
 import type { EventLoopStats } from '../../origin/observability/event-loop.ts';
 import type { LoadResult, SequentialResult } from './load.ts';
-import type { RawResult } from './raw.ts';
+import { bestBatch, type RawResult } from './raw.ts';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -64,13 +64,12 @@ function find(http: HttpRun[], batching: 'on' | 'off', body: 'json' | 'binary'):
   return run;
 }
 
-/** The targets, computed from the measured figures only. */
 /** The raw reference for the throughput target: best batch size, mean of its measurement before and after. */
 export function rawReference(
   raw: RawResult,
   rawAgain: RawResult,
 ): { batchSize: number; before: number; after: number; mean: number } {
-  const best = raw.batches.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+  const best = bestBatch(raw);
   const again = rawAgain.batches.find((b) => b.batchSize === best.batchSize);
   const after = again ? again.itemsPerSecond : best.itemsPerSecond;
   return {
@@ -81,6 +80,7 @@ export function rawReference(
   };
 }
 
+/** The targets, computed from the measured figures only. */
 export function evaluateTargets(
   raw: RawResult,
   rawAgain: RawResult,
@@ -152,7 +152,7 @@ function cpuSection(r: BenchResults): string[] {
   }
   out.push('');
   const single = r.raw.batches.find((b) => b.batchSize === 1);
-  const best = r.raw.batches.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+  const best = bestBatch(r.raw);
   const off = r.http.find((h) => h.batching === 'off' && h.body === 'binary');
   if (single && off) {
     out.push(

@@ -20,7 +20,7 @@ import {
   removeOnExit,
   startOrigin,
 } from './origin-process.ts';
-import { type RawResult, runRaw } from './raw.ts';
+import { bestBatch, type RawResult, runRaw } from './raw.ts';
 import {
   type BenchResults,
   evaluateTargets,
@@ -205,10 +205,8 @@ async function main(): Promise<void> {
         for (const e of result.errorSamples) log(`  error: ${e}`);
         if (batching === 'on' && body === 'binary') {
           // The origin is idle now; the machine's speed drifts, so measure the reference again next to this run.
-          const bestBatch = raw.batches.reduce((a, b) =>
-            b.itemsPerSecond > a.itemsPerSecond ? b : a,
-          ).batchSize;
-          const sizes = bestBatch === 1 ? [1] : [1, bestBatch];
+          const best = bestBatch(raw).batchSize;
+          const sizes = best === 1 ? [1] : [1, best];
           log(
             `part 1 again: raw onnxruntime, batch sizes ${sizes.join('/')}, ${settings.rawDurationS} s each`,
           );

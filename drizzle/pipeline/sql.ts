@@ -24,10 +24,10 @@ export async function queryRows<T>(db: SqlExecutor, query: SQL): Promise<T[]> {
  * pg, the Neon driver and PGlite all report `rowCount`.
  */
 export async function affectedRowCount(db: SqlExecutor, query: SQL): Promise<number> {
-  const result = (await db.execute(query)) as { rowCount?: number | null; affectedRows?: number };
-  const count = result.rowCount ?? result.affectedRows;
-  if (typeof count !== 'number') throw new Error('the database driver did not report how many rows it wrote');
-  return count;
+  const { rowCount } = (await db.execute(query)) as { rowCount?: number | null };
+  if (typeof rowCount !== 'number')
+    throw new Error('the database driver did not report how many rows it wrote');
+  return rowCount;
 }
 
 /** The SQLSTATE of a driver error, looking through drizzle's wrapper (`DrizzleQueryError.cause`). */

@@ -130,7 +130,7 @@ async function insertKey(
     .values({
       tenantId: input.tenantId,
       prefix: generated.prefix,
-      secretHash: await hashKeySecret(generated.secret),
+      secretHash: hashKeySecret(generated.secret),
       name: input.name ?? '',
       scopes,
       env: input.env ?? 'live',

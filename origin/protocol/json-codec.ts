@@ -108,12 +108,7 @@ function decodeJsonData(datatype: Datatype, shape: number[], data: unknown, what
   }
   const count = elementCount(shape);
   if (data.length === 0 || !Array.isArray(data[0])) {
-    if (data.length !== count) {
-      throw new AppError(
-        'INVALID_INPUT',
-        `${what}: data has ${data.length} elements but shape [${shape.join(',')}] implies ${count}`,
-      );
-    }
+    if (data.length !== count) throw lengthMismatch(what, data.length, shape, count);
     return jsonValuesToTensorData(datatype, data, what);
   }
   // Nested: its dimensions (followed down the first elements) must be exactly the shape.
@@ -123,12 +118,7 @@ function decodeJsonData(datatype: Datatype, shape: number[], data: unknown, what
     dims.push(level.length);
     level = level[0];
   }
-  if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
-    throw new AppError(
-      'INVALID_INPUT',
-      `${what}: nested data has shape [${dims.join(',')}${Array.isArray(level) ? ',…' : ''}] but shape is [${shape.join(',')}]`,
-    );
-  }
+  if (!sameDims(dims, shape)) throw nestedShapeMismatch(what, dims, Array.isArray(level), shape);
   const rank = shape.length;
   // Check the whole structure before allocating: the shape alone must not size an allocation.
   const check = (node: unknown, depth: number): void => {
@@ -160,22 +150,31 @@ function decodeJsonData(datatype: Datatype, shape: number[], data: unknown, what
 function decodeFlatData(datatype: Datatype, shape: number[], flat: FlatJsonData, what: string): TensorData {
   const count = elementCount(shape);
   if (flat.dims === null) {
-    if (flat.values.length !== count) {
-      throw new AppError(
-        'INVALID_INPUT',
-        `${what}: data has ${flat.values.length} elements but shape [${shape.join(',')}] implies ${count}`,
-      );
-    }
-  } else if (flat.dims.length !== shape.length || flat.dims.some((d, i) => d !== shape[i])) {
+    if (flat.values.length !== count) throw lengthMismatch(what, flat.values.length, shape, count);
+  } else if (!sameDims(flat.dims, shape)) {
     // As decodeJsonData reports it: followed down at most one level past the shape.
     const shown = flat.dims.slice(0, shape.length + 1);
-    const more = flat.dims.length > shown.length ? ',…' : '';
-    throw new AppError(
-      'INVALID_INPUT',
-      `${what}: nested data has shape [${shown.join(',')}${more}] but shape is [${shape.join(',')}]`,
-    );
+    throw nestedShapeMismatch(what, shown, flat.dims.length > shown.length, shape);
   }
   return jsonValuesToTensorData(datatype, flat.values, what);
+}
+
+function sameDims(dims: readonly number[], shape: readonly number[]): boolean {
+  return dims.length === shape.length && dims.every((d, i) => d === shape[i]);
+}
+
+function lengthMismatch(what: string, length: number, shape: number[], count: number): AppError {
+  return new AppError(
+    'INVALID_INPUT',
+    `${what}: data has ${length} elements but shape [${shape.join(',')}] implies ${count}`,
+  );
+}
+
+function nestedShapeMismatch(what: string, dims: number[], deeper: boolean, shape: number[]): AppError {
+  return new AppError(
+    'INVALID_INPUT',
+    `${what}: nested data has shape [${dims.join(',')}${deeper ? ',…' : ''}] but shape is [${shape.join(',')}]`,
+  );
 }
 
 function parseOutputs(value: unknown, binaryOutputDefault: boolean): RequestedOutput[] | undefined {

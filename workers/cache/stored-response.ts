@@ -46,6 +46,23 @@ const NOT_JSON = Symbol('not JSON');
 // Stored answers are never modified (withResponseId returns a copy), so what they carry cannot go stale.
 const storedIds = new WeakMap<StoredResponse, { id: unknown } | typeof NOT_JSON>();
 
+/** The JSON (header, for the binary extension) of a stored answer, or null when it is not a JSON object. */
+function parseStoredJson(
+  value: StoredResponse,
+): { json: Record<string, unknown>; headerLength: number } | null {
+  const headerLengthValue = value.headers.find(([k]) => k === INFERENCE_HEADER)?.[1];
+  const headerLength = headerLengthValue === undefined ? value.body.byteLength : Number(headerLengthValue);
+  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > value.body.byteLength)
+    return null;
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(value.body.subarray(0, headerLength)));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+    return { json: parsed as Record<string, unknown>, headerLength };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The answer with its `id` set to the caller's request id (or removed when the caller sent none): the cache
  * key leaves `id` out, so a hit, or a coalesced answer, was computed for another request's `id`. Works for
@@ -56,27 +73,11 @@ export function withResponseId(value: StoredResponse, id: string | undefined): S
   // A cached answer is served many times, mostly to callers sending the same id (or none): remember the id it
   // carries instead of parsing its JSON on every hit.
   const known = storedIds.get(value);
-  if (known !== undefined && (known === NOT_JSON || known.id === id)) return value;
-  const headerLengthValue = value.headers.find(([k]) => k === INFERENCE_HEADER)?.[1];
-  const headerLength = headerLengthValue === undefined ? value.body.byteLength : Number(headerLengthValue);
-  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > value.body.byteLength) {
-    storedIds.set(value, NOT_JSON);
-    return value;
-  }
-  let json: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(decoder.decode(value.body.subarray(0, headerLength)));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      storedIds.set(value, NOT_JSON);
-      return value;
-    }
-    json = parsed as Record<string, unknown>;
-  } catch {
-    storedIds.set(value, NOT_JSON);
-    return value;
-  }
-  storedIds.set(value, { id: json.id });
-  if (json.id === id) return value;
+  if (known === NOT_JSON || (known !== undefined && known.id === id)) return value;
+  const parsed = parseStoredJson(value);
+  storedIds.set(value, parsed ? { id: parsed.json.id } : NOT_JSON);
+  if (!parsed || parsed.json.id === id) return value;
+  const { json, headerLength } = parsed;
   if (id === undefined) delete json.id;
   else json.id = id;
   const header = encoder.encode(JSON.stringify(json));

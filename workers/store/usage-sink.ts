@@ -12,7 +12,7 @@ import {
  */
 export interface UsageSink {
   record(event: UsageEvent): Promise<void>;
-  /** Writes whatever is buffered (the in-memory sink); a no-op for the stream. */
+  /** Writes whatever is still waiting for its batch. */
   flush(): Promise<void>;
 }
 
@@ -49,25 +49,6 @@ export function createRedisUsageSink(
   redis: Pick<Redis, 'xadd'>,
   options: RedisUsageSinkOptions = { maxBatch: 100, maxDelayMs: 0 },
 ): UsageSink {
-  let pending: PendingEvent[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  const send = (): Promise<unknown> => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    const batch = pending;
-    pending = [];
-    // Issued in one tick: auto-pipelining puts them in one request.
-    return Promise.allSettled(
-      batch.map((p) =>
-        xaddUsage(redis, p.event).then(
-          () => p.resolve(),
-          (err: unknown) => p.reject(err),
-        ),
-      ),
-    );
-  };
-
   if (options.maxDelayMs <= 0) {
     return {
       record: async (event) => {
@@ -76,6 +57,18 @@ export function createRedisUsageSink(
       flush: async () => {},
     };
   }
+  let pending: PendingEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const send = (): Promise<unknown> => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    const batch = pending;
+    pending = [];
+    // Issued in one tick: auto-pipelining puts them in one request. Each settles its own record().
+    return Promise.all(batch.map((p) => xaddUsage(redis, p.event).then(() => p.resolve(), p.reject)));
+  };
+
   return {
     record(event) {
       return new Promise<void>((resolve, reject) => {

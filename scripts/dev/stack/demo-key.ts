@@ -13,7 +13,7 @@ async function stillValid(db: Database, key: string, now: number): Promise<boole
   const record = await findKeyForAuth(db, parsed.prefix);
   if (!record || record.revokedAt || record.tenant.disabled) return false;
   if (record.expiresAt && Date.parse(record.expiresAt) <= now) return false;
-  return timingSafeEqualHex(await hashKeySecret(parsed.secret), record.secretHash);
+  return timingSafeEqualHex(hashKeySecret(parsed.secret), record.secretHash);
 }
 
 /**

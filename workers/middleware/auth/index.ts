@@ -4,7 +4,6 @@ import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/
 import type { AppEnv, AuthContext } from '../../env.ts';
 import type { AuthKeyRecord } from '../../store/auth-record.ts';
 import type { KeyCache } from './key-cache.ts';
-import type { SecretHashes } from './secret-hashes.ts';
 import type { TouchBatcher } from './touch-batcher.ts';
 
 export type { AuthContext } from '../../env.ts';
@@ -19,8 +18,6 @@ export interface AuthOptions {
    * with the `admin` scope (acting on its own tenant); `any`: any valid key.
    */
   scope: 'model' | 'admin' | 'any';
-  /** Reuses the hash of a recently presented secret (default: hash every request). */
-  secretHashes?: SecretHashes;
 }
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)/;
@@ -83,7 +80,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     }
     const { metrics } = c.get('services');
     if (options.scope === 'admin' && options.operatorTokenHash && !presented.startsWith('ais_')) {
-      const hash = await hashKeySecret(presented);
+      const hash = hashKeySecret(presented);
       if (!timingSafeEqualHex(hash, options.operatorTokenHash)) {
         metrics.inc('edge_auth_failures_total');
         throw new AppError('UNAUTHENTICATED', 'invalid admin token');
@@ -115,9 +112,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
         retryAfterSeconds: 5,
       });
     }
-    const hash = options.secretHashes
-      ? await options.secretHashes.hash(parsed.secret)
-      : await hashKeySecret(parsed.secret);
+    const hash = hashKeySecret(parsed.secret);
     if (!record || !timingSafeEqualHex(hash, record.secretHash)) {
       metrics.inc('edge_auth_failures_total');
       throw new AppError('UNAUTHENTICATED', 'invalid API key');
