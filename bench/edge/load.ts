@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
-import { LatencyRecorder, type LatencySummary, nowMs, round } from '../origin/stats.ts';
+import { LatencyRecorder, type LatencySummary, nowMs, round, systemBusySeconds } from '../origin/stats.ts';
+import { readThreadCpu, threadCpuShares } from '../origin/thread-cpu.ts';
 
 /** One request as the load generator sends it; `body` may differ per call (cache misses need new inputs). */
 export interface OutgoingRequest {
@@ -17,10 +18,19 @@ export interface LoadOptions {
   request(n: number): OutgoingRequest;
   /** Null when the answer is what the scenario expects, else why not. */
   check(status: number, headers: Record<string, string | string[] | undefined>): string | null;
+  /** The server's process, whose CPU time over the measured window is reported (Linux /proc). */
+  serverPid?: number;
 }
 
-/** Requests, errors and X-Cache counts of one closed-loop run, without its latency summary. */
-type Counts = Pick<LoadResult, 'requests' | 'errors' | 'firstError' | 'xCache'>;
+/** CPU seconds over a measured window: the server process (null off Linux), this process, the whole machine. */
+interface CpuSeconds {
+  server: number | null;
+  loadgen: number;
+  machine: number;
+}
+
+/** Requests, errors, X-Cache counts and CPU of one closed-loop run, without its latency summary. */
+type Counts = Pick<LoadResult, 'requests' | 'errors' | 'firstError' | 'xCache'> & { cpu: CpuSeconds | null };
 
 export interface LoadResult {
   requests: number;
@@ -30,6 +40,11 @@ export interface LoadResult {
   firstError: string | null;
   /** Counts of the `X-Cache` header values seen in the measured window. */
   xCache: Record<string, number>;
+  /**
+   * CPU µs per request over the measured window: the server process, the load generator (this process), and
+   * the rest of the machine (the database, Redis, helpers); null when not measured.
+   */
+  cpuUsPerRequest: { server: number | null; loadgen: number; other: number } | null;
 }
 
 /**
@@ -79,16 +94,33 @@ export async function runAlternating(
 }
 
 function merge(runs: Counts[], recorder: LatencyRecorder, durationMs: number): LoadResult {
-  const total: Counts = { requests: 0, errors: 0, firstError: null, xCache: {} };
+  const total: Omit<Counts, 'cpu'> = { requests: 0, errors: 0, firstError: null, xCache: {} };
+  let cpu: CpuSeconds | null = { server: 0, loadgen: 0, machine: 0 };
   for (const run of runs) {
     total.requests += run.requests;
     total.errors += run.errors;
     total.firstError ??= run.firstError;
     for (const [k, v] of Object.entries(run.xCache)) total.xCache[k] = (total.xCache[k] ?? 0) + v;
+    cpu =
+      cpu && run.cpu
+        ? {
+            server: cpu.server === null || run.cpu.server === null ? null : cpu.server + run.cpu.server,
+            loadgen: cpu.loadgen + run.cpu.loadgen,
+            machine: cpu.machine + run.cpu.machine,
+          }
+        : null;
   }
   const latency = recorder.summary();
+  const perRequest = (seconds: number) => round1((seconds * 1e6) / Math.max(1, total.requests));
   return {
     ...total,
+    cpuUsPerRequest: cpu
+      ? {
+          server: cpu.server === null ? null : perRequest(cpu.server),
+          loadgen: perRequest(cpu.loadgen),
+          other: perRequest(Math.max(0, cpu.machine - (cpu.server ?? 0) - cpu.loadgen)),
+        }
+      : null,
     requestsPerSecond: round1(total.requests / ((runs.length * durationMs) / 1000)),
     latency: {
       count: latency.count,
@@ -113,6 +145,16 @@ async function runOnce(options: LoadOptions, recorder: LatencyRecorder): Promise
   const start = nowMs();
   const measureFrom = start + options.warmupMs;
   const stopAt = measureFrom + options.durationMs;
+  // CPU is sampled from the end of the warm-up until the last answer (a few ms past stopAt at most).
+  const sampleCpu = () => ({
+    server: readThreadCpu(options.serverPid),
+    loadgen: process.cpuUsage(),
+    machine: systemBusySeconds(),
+  });
+  let cpuFrom: ReturnType<typeof sampleCpu> | null = null;
+  const cpuTimer = setTimeout(() => {
+    cpuFrom = sampleCpu();
+  }, options.warmupMs);
 
   const client = async (): Promise<void> => {
     while (nowMs() < stopAt) {
@@ -151,7 +193,20 @@ async function runOnce(options: LoadOptions, recorder: LatencyRecorder): Promise
   try {
     await Promise.all(Array.from({ length: options.clients }, client));
   } finally {
+    clearTimeout(cpuTimer);
     await pool.close();
   }
-  return { requests: recorder.count - before, errors, firstError, xCache };
+  const from = cpuFrom as ReturnType<typeof sampleCpu> | null;
+  let cpu: CpuSeconds | null = null;
+  if (from) {
+    const to = sampleCpu();
+    const server = threadCpuShares(from.server, to.server);
+    const loadgen = process.cpuUsage(from.loadgen);
+    cpu = {
+      server: server ? server.mainSeconds + server.busiestOtherSeconds + server.restSeconds : null,
+      loadgen: (loadgen.user + loadgen.system) / 1e6,
+      machine: to.machine - from.machine,
+    };
+  }
+  return { requests: recorder.count - before, errors, firstError, xCache, cpu };
 }

@@ -28,6 +28,12 @@ export interface EdgeBenchResults {
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
 
+function cpuCell(x: ScenarioResult): string {
+  const c = x.cpuUsPerRequest;
+  if (!c) return 'n/a';
+  return `${c.server === null ? 'n/a' : f(c.server, 0)} / ${f(c.loadgen, 0)} / ${f(c.other, 0)}`;
+}
+
 export function renderMarkdown(r: EdgeBenchResults): string {
   const m = r.machine;
   const s = r.settings;
@@ -35,13 +41,13 @@ export function renderMarkdown(r: EdgeBenchResults): string {
     '## Edge benchmark (Node, `npm run bench:edge`)',
     '',
     `${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, ${m.date.slice(0, 10)}${m.gitCommit ? `, commit ${m.gitCommit}` : ''}, load average ${f(m.loadAvg1mAtStart)} at start. ` +
-      `${s.clients} closed-loop clients, ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured per run; bare Hono and the in-memory hit path alternate for ${s.rounds} runs each, the other scenarios run once; every server in its own process, load generator on the same machine; database: ${s.database}.`,
+      `${s.clients} closed-loop clients, ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured per run; bare Hono and the in-memory hit path alternate for ${s.rounds} runs each, the other scenarios run once; every server in its own process, load generator on the same machine; database: ${s.database}. CPU per request is read from /proc over the measured windows; the rest of the machine is every other process (PostgreSQL, Redis, the Upstash bridge, the stub origin).`,
     '',
-    '| Scenario | req/s | p50 ms | p99 ms | × bare Hono | X-Cache seen | Errors |',
-    '|---|---:|---:|---:|---:|---|---:|',
+    '| Scenario | req/s | p50 ms | p99 ms | × bare Hono | CPU µs/req: server / load generator / rest of machine | X-Cache seen | Errors |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
     ...r.scenarios.map(
       (x) =>
-        `| ${x.name} | ${f(x.requestsPerSecond, 1)} | ${f(x.latency.p50Ms, 3)} | ${f(x.latency.p99Ms, 3)} | ${f(x.ratioToBare, 3)} | ${
+        `| ${x.name} | ${f(x.requestsPerSecond, 1)} | ${f(x.latency.p50Ms, 3)} | ${f(x.latency.p99Ms, 3)} | ${f(x.ratioToBare, 3)} | ${cpuCell(x)} | ${
           Object.entries(x.xCache)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ') || '-'

@@ -70,12 +70,13 @@ function expectCache(prefix: string) {
 }
 
 function loadOptions(
-  baseUrl: string,
+  server: Server,
   request: (n: number) => OutgoingRequest,
   check: (status: number, h: Record<string, string | string[] | undefined>) => string | null,
 ): LoadOptions {
   return {
-    baseUrl,
+    baseUrl: server.url,
+    serverPid: server.child.pid,
     clients: SETTINGS.clients,
     warmupMs: SETTINGS.warmupMs,
     durationMs: SETTINGS.durationMs,
@@ -85,11 +86,11 @@ function loadOptions(
 }
 
 function load(
-  baseUrl: string,
+  server: Server,
   request: (n: number) => OutgoingRequest,
   check: (status: number, h: Record<string, string | string[] | undefined>) => string | null,
 ): Promise<LoadResult> {
-  return runClosedLoop(loadOptions(baseUrl, request, check));
+  return runClosedLoop(loadOptions(server, request, check));
 }
 
 /** Sends the hit body until the edge answers it from its cache (the first answer fills it in the background). */
@@ -135,12 +136,12 @@ async function edgeScenarios(
     const salt = randomBytes(4).readUInt32LE(0);
     const hitReq = { path: MODEL_PATH, headers: headers(apiKey), body: body([0.1, 0.2, 0.3, salt]) };
     const primedAs = await prime(edge, hitReq);
-    const hitOptions = loadOptions(edge.url, () => hitReq, expectCache('HIT'));
+    const hitOptions = loadOptions(edge, () => hitReq, expectCache('HIT'));
     let run: Pick<EdgeRun, 'hit' | 'bare' | 'rounds'>;
     if (alternateWith) {
       log(`${store}: cache primed (${primedAs}); bare Hono and the hit path, ${SETTINGS.rounds} rounds each`);
       const alt = await runAlternating(
-        loadOptions(alternateWith.bare.url, () => alternateWith.bareReq, expectStatus(200)),
+        loadOptions(alternateWith.bare, () => alternateWith.bareReq, expectStatus(200)),
         hitOptions,
         SETTINGS.rounds,
       );
@@ -153,7 +154,7 @@ async function edgeScenarios(
     }
     log(`${store}: hit ${run.hit.requestsPerSecond} req/s; measuring the miss path`);
     const miss = await load(
-      edge.url,
+      edge,
       (n) => ({ path: MODEL_PATH, headers: headers(apiKey), body: body([n, salt, 0.5, 0.25]) }),
       expectCache('MISS'),
     );

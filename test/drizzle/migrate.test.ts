@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import type { Database } from '../../shared/db/types.ts';
-import { type Backend, openMigrated } from '../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../shared/db/temp-database.ts';
 
 async function rows<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
   const r = (await db.execute(query)) as unknown as { rows: T[] };
@@ -17,13 +17,10 @@ function monthName(offset: number): string {
 }
 
 describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', { timeout: 120_000 }, (backend) => {
-  let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
-  beforeAll(async () => {
-    env = await openMigrated(backend);
-    db = env.handle.primary;
-  }, 180_000);
-  afterAll(() => env?.dispose());
+  withMigratedDatabase(backend, (opened) => {
+    db = opened;
+  });
 
   it('create every table from an empty database', async () => {
     const tables = await rows<{ relname: string }>(

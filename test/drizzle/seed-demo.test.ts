@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../drizzle/queries/audit.ts';
 import { findKeyForAuth, listKeys } from '../../drizzle/queries/keys.ts';
 import { listTenants } from '../../drizzle/queries/tenants.ts';
 import { seedDemo } from '../../drizzle/seed/demo.ts';
 import type { Database } from '../../shared/db/types.ts';
 import { hashKeySecret, parseApiKey } from '../../shared/keys/api-key.ts';
-import { type Backend, openMigrated } from '../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../shared/db/temp-database.ts';
 
 describe.each<Backend>(['pglite', 'postgres'])('demo seed on %s', { timeout: 120_000 }, (backend) => {
-  let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
-  beforeAll(async () => {
-    env = await openMigrated(backend);
-    db = env.handle.primary;
-  }, 180_000);
-  afterAll(() => env?.dispose());
+  withMigratedDatabase(backend, (opened) => {
+    db = opened;
+  });
 
   it('creates the demo tenant and returns a working key on the first run only', async () => {
     const first = await seedDemo(db);

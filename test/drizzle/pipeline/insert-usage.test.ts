@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDatabase } from '../../../drizzle/migrate.ts';
+import { describe, expect, it } from 'vitest';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { queryRows, type SqlExecutor } from '../../../drizzle/pipeline/sql.ts';
-import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
+import type { Database } from '../../../shared/db/types.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
 import { usageEvent } from './usage-fixtures.ts';
 
 interface Row {
@@ -87,46 +85,25 @@ function expectStored(rows: Row[], events: UsageEvent[]): void {
   );
 }
 
-describe('insertUsageEvents on PostgreSQL', () => {
-  let tdb: TestDatabase;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await tdb?.close();
+describe.each<Backend>(['postgres', 'pglite'])('insertUsageEvents on %s', { timeout: 120_000 }, (backend) => {
+  let db: Database;
+  withMigratedDatabase(backend, (opened) => {
+    db = opened;
   });
 
   it('stores every column exactly, including quotes, braces, backslashes, "NULL" and real NULLs', async () => {
     const tenantId = randomUUID();
     const events = awkwardEvents(tenantId);
-    expect(await insertUsageEvents(tdb.db, events)).toBe(2);
-    expectStored(await stored(tdb.db, tenantId), events);
+    expect(await insertUsageEvents(db, events)).toBe(2);
+    expect(await insertUsageEvents(db, events)).toBe(0);
+    expectStored(await stored(db, tenantId), events);
   });
 
   it('skips events already stored and counts only the new ones', async () => {
     const tenantId = randomUUID();
     const first = Array.from({ length: 150 }, (_, i) => usageEvent({ tenantId, requestId: `r${1000 + i}` }));
-    expect(await insertUsageEvents(tdb.db, first.slice(0, 100))).toBe(100);
-    expect(await insertUsageEvents(tdb.db, first)).toBe(50);
-    expect(await stored(tdb.db, tenantId)).toHaveLength(150);
-  });
-});
-
-describe('insertUsageEvents on PGlite', () => {
-  let handle: DatabaseHandle;
-  beforeAll(async () => {
-    handle = await createDatabase(loadDataConfig({ DATABASE_URL: 'memory://', DATABASE_SLOW_QUERY_MS: '0' }));
-    await migrateDatabase(handle.primary);
-  });
-  afterAll(async () => {
-    await handle?.close();
-  });
-
-  it('stores the same awkward values as PostgreSQL does', async () => {
-    const tenantId = randomUUID();
-    const events = awkwardEvents(tenantId);
-    expect(await insertUsageEvents(handle.primary, events)).toBe(2);
-    expect(await insertUsageEvents(handle.primary, events)).toBe(0);
-    expectStored(await stored(handle.primary, tenantId), events);
+    expect(await insertUsageEvents(db, first.slice(0, 100))).toBe(100);
+    expect(await insertUsageEvents(db, first)).toBe(50);
+    expect(await stored(db, tenantId)).toHaveLength(150);
   });
 });

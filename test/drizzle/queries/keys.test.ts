@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createKey,
   findKey,
@@ -14,18 +14,15 @@ import { apiKeys } from '../../../drizzle/schema/api-keys.ts';
 import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
-import { type Backend, openMigrated } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout: 120_000 }, (backend) => {
-  let env: Awaited<ReturnType<typeof openMigrated>>;
   let db: Database;
   let tenantId: string;
-  beforeAll(async () => {
-    env = await openMigrated(backend);
-    db = env.handle.primary;
+  withMigratedDatabase(backend, async (opened) => {
+    db = opened;
     tenantId = (await createTenant(db, { name: 'acme', plan: 'pro' })).id;
-  }, 180_000);
-  afterAll(() => env?.dispose());
+  });
 
   it('stores only the hash: the created key authenticates by prefix and its secret hash matches', async () => {
     const created = await createKey(db, { tenantId, name: 'ci', scopes: ['ocr-cls'] });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MODEL_SETTINGS,
   findModelSettings,
@@ -13,19 +13,16 @@ import {
   requireTenant,
 } from '../../../drizzle/queries/tenants.ts';
 import type { Database } from '../../../shared/db/types.ts';
-import { type Backend, openMigrated } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])(
   'tenants and model settings on %s',
   { timeout: 120_000 },
   (backend) => {
-    let env: Awaited<ReturnType<typeof openMigrated>>;
     let db: Database;
-    beforeAll(async () => {
-      env = await openMigrated(backend);
-      db = env.handle.primary;
-    }, 180_000);
-    afterAll(() => env?.dispose());
+    withMigratedDatabase(backend, (opened) => {
+      db = opened;
+    });
 
     it('creates a tenant with its plan’s limits unless overridden', async () => {
       const free = await createTenant(db, { name: 'free-co' });

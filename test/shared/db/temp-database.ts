@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
 import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
+import type { Database } from '../../../shared/db/types.ts';
 
 /** The CI/local PostgreSQL 15; tests never reach anything but 127.0.0.1. */
 export const PG_ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -59,4 +61,17 @@ export async function openMigrated(
       await empty.drop();
     },
   };
+}
+
+/**
+ * One migrated database for the enclosing `describe` (or file): opened in `beforeAll`, disposed in `afterAll`.
+ * `ready` receives the primary handle once it is open (and may seed it).
+ */
+export function withMigratedDatabase(backend: Backend, ready: (db: Database) => void | Promise<void>): void {
+  let opened: Awaited<ReturnType<typeof openMigrated>> | undefined;
+  beforeAll(async () => {
+    opened = await openMigrated(backend);
+    await ready(opened.handle.primary);
+  }, 180_000);
+  afterAll(() => opened?.dispose());
 }
