@@ -1,13 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import { ParsedBodyMemo, type ParsedBodyMemoOptions } from './parsed-body-memo.ts';
+import { ParsedBodyMemo } from './parsed-body-memo.ts';
 
 export { batchItems, parseInferBody } from './parse.ts';
-export { ParsedBodyMemo } from './parsed-body-memo.ts';
 
 // Enough for a few hundred typical small requests; at most a few MiB of parsed JSON per isolate.
-const MEMO_DEFAULTS: ParsedBodyMemoOptions = { maxBodyBytes: 16 * 1024, maxTotalBytes: 1024 * 1024 };
+const MEMO_LIMITS = { maxBodyBytes: 16 * 1024, maxTotalBytes: 1024 * 1024 };
 
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 
@@ -27,8 +26,8 @@ function decodeSegment(segment: string, what: string): string {
  * @example
  * app.use('/v2/models/*', inferBody());
  */
-export function inferBody(memo: ParsedBodyMemoOptions = MEMO_DEFAULTS): MiddlewareHandler<AppEnv> {
-  const parsedBodies = new ParsedBodyMemo(memo);
+export function inferBody(): MiddlewareHandler<AppEnv> {
+  const parsedBodies = new ParsedBodyMemo(MEMO_LIMITS);
   return async function inferBodyMiddleware(c, next) {
     const match = c.req.method === 'POST' ? INFER_PATH.exec(c.req.path) : null;
     if (!match) {
