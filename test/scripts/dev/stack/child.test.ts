@@ -16,16 +16,22 @@ async function firstLine(lines: string[]): Promise<string> {
   return lines[0] ?? '';
 }
 
+/** The test script as a child, its prefixed output collected in `lines`. */
+function start(name: string, ignoreSigterm: boolean) {
+  const lines: string[] = [];
+  const child = startChild({
+    name,
+    command: process.execPath,
+    args: ['-e', script(ignoreSigterm)],
+    env: process.env,
+    write: (l) => lines.push(l),
+  });
+  return { child, lines };
+}
+
 describe('startChild', () => {
   it('prefixes output lines and stop() ends the whole process group, grandchildren included', async () => {
-    const lines: string[] = [];
-    const child = startChild({
-      name: 'demo',
-      command: process.execPath,
-      args: ['-e', script(false)],
-      env: process.env,
-      write: (l) => lines.push(l),
-    });
+    const { child, lines } = start('demo', false);
     expect(await firstLine(lines)).toMatch(/^\[demo\] grandchild \d+\n$/);
     expect(groupAlive(child.pid)).toBe(true);
     await child.stop(5_000);
@@ -33,14 +39,7 @@ describe('startChild', () => {
   });
 
   it('escalates to SIGKILL after the grace period for a child that ignores SIGTERM', async () => {
-    const lines: string[] = [];
-    const child = startChild({
-      name: 'deaf',
-      command: process.execPath,
-      args: ['-e', script(true)],
-      env: process.env,
-      write: (l) => lines.push(l),
-    });
+    const { child, lines } = start('deaf', true);
     await firstLine(lines);
     const code = await child.stop(200);
     expect(code).toBe(128 + 9);
