@@ -10,32 +10,12 @@ const providers = (running: Running) => [
 ];
 
 describe('spread placement order', () => {
-  it.each<{ name: string; running: Running; after: number; order: string[] }>([
-    {
-      name: 'empty fleet: cheapest first',
-      running: [0, 0, 0],
-      after: 1,
-      order: ['vast', 'runpod', 'lambda'],
-    },
-    {
-      name: 'cheapest at its share goes last',
-      running: [4, 0, 0],
-      after: 10,
-      order: ['runpod', 'lambda', 'vast'],
-    },
-    {
-      name: 'two at their share: the third first',
-      running: [4, 4, 1],
-      after: 10,
-      order: ['lambda', 'vast', 'runpod'],
-    },
-    {
-      name: 'below share: plain cost order',
-      running: [3, 3, 0],
-      after: 10,
-      order: ['vast', 'runpod', 'lambda'],
-    },
-  ])('$name', ({ running, after, order }) => {
+  it.each<[name: string, running: Running, after: number, order: string[]]>([
+    ['empty fleet: cheapest first', [0, 0, 0], 1, ['vast', 'runpod', 'lambda']],
+    ['cheapest at its share goes last', [4, 0, 0], 10, ['runpod', 'lambda', 'vast']],
+    ['two at their share: the third first', [4, 4, 1], 10, ['lambda', 'vast', 'runpod']],
+    ['below share: plain cost order', [3, 3, 0], 10, ['vast', 'runpod', 'lambda']],
+  ])('%s', (_name, running, after, order) => {
     expect(placementOrder(providers(running), after, 0.4)).toEqual(order);
   });
 
