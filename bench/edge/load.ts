@@ -57,38 +57,32 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
 }
 
 export interface AlternatingResult {
-  a: LoadResult;
-  b: LoadResult;
-  /** requests/s of each round, in the order run. */
-  rounds: { a: number; b: number }[];
+  /** One merged result per scenario, in the order given. */
+  results: LoadResult[];
+  /** requests/s of each scenario in each round, in the order given. */
+  rounds: number[][];
 }
 
 /**
- * Two scenarios measured in alternating rounds (a, b, a, b, …), each round after its own warm-up, merged per
+ * Scenarios measured in alternating rounds (a, b, c, a, b, c, …), each run after its own warm-up, merged per
  * scenario: the benchmark compares the edge with bare Hono this way, so a slower stretch of a shared machine
- * weighs on both alike instead of on whichever ran then.
+ * weighs on all of them alike instead of on whichever ran then.
  */
-export async function runAlternating(
-  a: LoadOptions,
-  b: LoadOptions,
-  rounds: number,
-): Promise<AlternatingResult> {
-  const recorders = { a: new LatencyRecorder(), b: new LatencyRecorder() };
-  const counts: { a: Counts[]; b: Counts[] } = { a: [], b: [] };
-  const perRound: { a: number; b: number }[] = [];
+export async function runAlternating(scenarios: LoadOptions[], rounds: number): Promise<AlternatingResult> {
+  const recorders = scenarios.map(() => new LatencyRecorder());
+  const counts: Counts[][] = scenarios.map(() => []);
+  const perRound: number[][] = [];
   for (let i = 0; i < rounds; i++) {
-    const ca = await runOnce(a, recorders.a);
-    const cb = await runOnce(b, recorders.b);
-    counts.a.push(ca);
-    counts.b.push(cb);
-    perRound.push({
-      a: round1(ca.requests / (a.durationMs / 1000)),
-      b: round1(cb.requests / (b.durationMs / 1000)),
-    });
+    const row: number[] = [];
+    for (const [j, options] of scenarios.entries()) {
+      const c = await runOnce(options, recorders[j]!);
+      counts[j]!.push(c);
+      row.push(round1(c.requests / (options.durationMs / 1000)));
+    }
+    perRound.push(row);
   }
   return {
-    a: merge(counts.a, recorders.a, a.durationMs),
-    b: merge(counts.b, recorders.b, b.durationMs),
+    results: scenarios.map((options, j) => merge(counts[j]!, recorders[j]!, options.durationMs)),
     rounds: perRound,
   };
 }

@@ -12,7 +12,7 @@ import {
   runAlternating,
   runClosedLoop,
 } from './load.ts';
-import { type EdgeBenchResults, renderMarkdown, type ScenarioResult } from './report.ts';
+import { type EdgeBenchResults, type HitRound, renderMarkdown, type ScenarioResult } from './report.ts';
 import {
   type BenchDatabase,
   ROOT,
@@ -93,8 +93,14 @@ function load(
   return runClosedLoop(loadOptions(server, request, check));
 }
 
+/** A primed hit: its X-Cache value and the headers the edge answered with. */
+interface Primed {
+  xCache: string;
+  headers: Record<string, string>;
+}
+
 /** Sends the hit body until the edge answers it from its cache (the first answer fills it in the background). */
-async function prime(edge: Server, req: OutgoingRequest): Promise<string> {
+async function prime(edge: Server, req: OutgoingRequest): Promise<Primed> {
   const deadline = Date.now() + 10_000;
   let last = '';
   while (Date.now() < deadline) {
@@ -104,13 +110,23 @@ async function prime(edge: Server, req: OutgoingRequest): Promise<string> {
       body: req.body,
     });
     const text = await res.text();
-    last = `HTTP ${res.status} X-Cache ${res.headers.get('x-cache')}: ${text.slice(0, 200)}`;
-    if (res.status === 200 && res.headers.get('x-cache')?.startsWith('HIT'))
-      return res.headers.get('x-cache')!;
+    const xCache = res.headers.get('x-cache');
+    last = `HTTP ${res.status} X-Cache ${xCache}: ${text.slice(0, 200)}`;
+    if (res.status === 200 && xCache?.startsWith('HIT')) {
+      return { xCache, headers: Object.fromEntries(res.headers) };
+    }
     if (res.status !== 200) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the edge never answered the hit body from its cache (last: ${last})\n${edge.tail()}`);
+}
+
+/** Headers Node's HTTP server or Hono write for any JSON answer, bare Hono's included. */
+const ANY_ANSWER_HEADERS = new Set(['connection', 'keep-alive', 'date', 'content-length', 'content-type']);
+
+/** The headers the edge adds to a hit: what bare Hono answers with in the `bare-headers` reference. */
+function edgeOwnHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !ANY_ANSWER_HEADERS.has(name)));
 }
 
 interface EdgeRun {
@@ -118,12 +134,14 @@ interface EdgeRun {
   miss: LoadResult;
   /** Bare Hono's merged result when it alternated with this edge's hit path, else null. */
   bare: LoadResult | null;
-  rounds: { bare: number; hit: number; ratio: number }[];
+  /** Bare Hono answering with the edge's own headers, alternated likewise, else null. */
+  bareHeaders: { result: LoadResult; count: number } | null;
+  rounds: HitRound[];
 }
 
 /**
  * The hit path, then the miss path, of one edge process. With `alternateWith`, the hit path alternates with
- * bare Hono for SETTINGS.rounds rounds and both are reported from those rounds.
+ * bare Hono and with bare Hono answering the edge's headers for SETTINGS.rounds rounds, all reported from those.
  */
 async function edgeScenarios(
   store: 'memory' | 'redis',
@@ -132,25 +150,41 @@ async function edgeScenarios(
   alternateWith?: { bare: Server; bareReq: OutgoingRequest },
 ): Promise<EdgeRun> {
   const edge = await startNodeEdgeProcess(`edge-${store}`, edgeEnv);
+  let bareHeadersServer: Server | null = null;
   try {
     const salt = randomBytes(4).readUInt32LE(0);
     const hitReq = { path: MODEL_PATH, headers: headers(apiKey), body: body([0.1, 0.2, 0.3, salt]) };
-    const primedAs = await prime(edge, hitReq);
+    const primed = await prime(edge, hitReq);
     const hitOptions = loadOptions(edge, () => hitReq, expectCache('HIT'));
-    let run: Pick<EdgeRun, 'hit' | 'bare' | 'rounds'>;
+    let run: Omit<EdgeRun, 'miss'>;
     if (alternateWith) {
-      log(`${store}: cache primed (${primedAs}); bare Hono and the hit path, ${SETTINGS.rounds} rounds each`);
+      const own = edgeOwnHeaders(primed.headers);
+      bareHeadersServer = await startHelper('bare-headers', { BENCH_RESPONSE_HEADERS: JSON.stringify(own) });
+      log(
+        `${store}: cache primed (${primed.xCache}); bare Hono, bare Hono with the edge's ${Object.keys(own).length} headers and the hit path, ${SETTINGS.rounds} rounds each`,
+      );
+      const bareOptions = (server: Server) =>
+        loadOptions(server, () => alternateWith.bareReq, expectStatus(200));
       const alt = await runAlternating(
-        loadOptions(alternateWith.bare, () => alternateWith.bareReq, expectStatus(200)),
-        hitOptions,
+        [bareOptions(alternateWith.bare), bareOptions(bareHeadersServer), hitOptions],
         SETTINGS.rounds,
       );
-      const rounds = alt.rounds.map((r) => ({ bare: r.a, hit: r.b, ratio: round(r.b / r.a, 3) }));
-      for (const r of rounds) log(`${store}: round: bare ${r.bare} req/s, hit ${r.hit} req/s (× ${r.ratio})`);
-      run = { hit: alt.b, bare: alt.a, rounds };
+      const [bare, withHeaders, hit] = alt.results as [LoadResult, LoadResult, LoadResult];
+      const rounds = alt.rounds.map(([b = 0, h = 0, x = 0]) => ({
+        bare: b,
+        bareHeaders: h,
+        hit: x,
+        ratio: round(x / b, 3),
+      }));
+      for (const r of rounds) {
+        log(
+          `${store}: round: bare ${r.bare} req/s, with the edge's headers ${r.bareHeaders} req/s, hit ${r.hit} req/s (× ${r.ratio})`,
+        );
+      }
+      run = { hit, bare, bareHeaders: { result: withHeaders, count: Object.keys(own).length }, rounds };
     } else {
-      log(`${store}: cache primed (${primedAs}); measuring the hit path`);
-      run = { hit: await runClosedLoop(hitOptions), bare: null, rounds: [] };
+      log(`${store}: cache primed (${primed.xCache}); measuring the hit path`);
+      run = { hit: await runClosedLoop(hitOptions), bare: null, bareHeaders: null, rounds: [] };
     }
     log(`${store}: hit ${run.hit.requestsPerSecond} req/s; measuring the miss path`);
     const miss = await load(
@@ -161,6 +195,7 @@ async function edgeScenarios(
     log(`${store}: miss ${miss.requestsPerSecond} req/s`);
     return { ...run, miss };
   } finally {
+    await bareHeadersServer?.stop();
     await edge.stop();
   }
 }
@@ -240,8 +275,16 @@ async function main(): Promise<void> {
     servers.pop();
     const bareRun = memoryRun.bare!;
     log(`bare Hono ${bareRun.requestsPerSecond} req/s`);
+    const withHeaders = memoryRun.bareHeaders!;
     const scenarios: ScenarioResult[] = [
       { name: 'bare Hono handler', kind: 'bare', store: null, ...bareRun, ratioToBare: 1 },
+      {
+        name: `bare Hono handler answering with the edge's ${withHeaders.count} headers`,
+        kind: 'bare',
+        store: null,
+        ...withHeaders.result,
+        ratioToBare: round(withHeaders.result.requestsPerSecond / bareRun.requestsPerSecond, 3),
+      },
       ...edgeResults('memory', memoryRun, bareRun.requestsPerSecond),
     ];
 

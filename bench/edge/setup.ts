@@ -98,7 +98,7 @@ function spawnTs(name: string, file: string, args: string[], env: NodeJS.Process
 
 /** One of `servers.ts`' helpers in its own process; resolves once it printed `ready <url>`. */
 export async function startHelper(
-  kind: 'bare' | 'stub-origin' | 'bridge',
+  kind: 'bare' | 'bare-headers' | 'stub-origin' | 'bridge',
   env: NodeJS.ProcessEnv = {},
 ): Promise<Server> {
   const port = await freePort();

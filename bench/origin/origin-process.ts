@@ -177,7 +177,9 @@ export async function startOrigin(opts: StartOriginOptions): Promise<OriginHandl
     GPU_METRICS: 'false',
     SHUTDOWN_TIMEOUT_MS: '5000',
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'origin/main.ts'], {
+  // BENCH_NODE_ARGS: extra Node flags for the origin (for example --cpu-prof to profile a run), as in bench:edge.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'origin/main.ts'], {
     cwd: opts.root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

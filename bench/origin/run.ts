@@ -2,7 +2,8 @@
  * `npm run bench:origin`: raw onnxruntime vs the origin over HTTP on the PaddleOCR classifier, in one run.
  * Writes bench/results/origin.json and bench/results/origin.md. Knobs (env): BENCH_DURATION_S (HTTP measured
  * window, 8), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (64), BENCH_RAW_DURATION_S (5), BENCH_LATENCY_REQUESTS (300),
- * BENCH_TIMEOUT_S (hard cap on the whole run, 300). Traffic goes to 127.0.0.1 only.
+ * BENCH_TIMEOUT_S (hard cap on the whole run, 300), BENCH_NODE_ARGS (extra Node flags for the origin). Traffic goes
+ * to 127.0.0.1 only.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
