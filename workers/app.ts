@@ -3,9 +3,10 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared/errors/index.ts';
 import type { AppEnv, Platform } from './env.ts';
-import { auth } from './middleware/auth/index.ts';
+import { auth, presentsHeldKey } from './middleware/auth/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { inferBody } from './middleware/infer-body/index.ts';
+import { authFailureLimit } from './middleware/rate-limit/auth-failures.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { securityHeaders } from './middleware/security-headers/index.ts';
@@ -49,8 +50,9 @@ export function validationError(issues: { path: PropertyKey[]; message: string }
 
 /**
  * The edge app. Middleware order (ARCHITECTURE.md): request id → security headers/CORS → usage (outside auth,
- * so it records every answer to a valid key) → body limit → auth → infer body → rate limit (which also starts
- * the cache lookup) → routes. Errors from anywhere are rendered once, by `onError`.
+ * so it records every answer to a valid key) → auth-failure limit (per IP, keyed routes) → body limit → auth →
+ * infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are rendered
+ * once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
   const { config } = services;
@@ -77,6 +79,20 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     securityHeaders({ hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS, corsOrigins: config.CORS_ORIGINS }),
   );
   app.use('*', usage({ sink: services.usage }));
+  // Outside body limit and auth: their refusals of requests without a valid key are what it charges.
+  const limiters = {
+    limiter: services.limiter,
+    fallback: services.fallbackLimiter,
+    failureMode: config.RATE_LIMIT_FAILURE_MODE,
+    ip: { perMinute: config.RATE_LIMIT_IP_PER_MINUTE, burst: config.RATE_LIMIT_IP_BURST },
+  };
+  const failures = authFailureLimit({
+    ...limiters,
+    knownKey: (c) => presentsHeldKey(c.req.header('authorization'), services.keys),
+    now: services.now,
+  });
+  app.use('/v2/models/*', failures);
+  app.use('/admin/v1/*', failures);
   app.use('/v2/*', bodyLimit({ maxBytes: config.MAX_BODY_BYTES }));
   app.use('/admin/*', bodyLimit({ maxBytes: config.ADMIN_MAX_BODY_BYTES }));
   const authDeps = {
@@ -89,16 +105,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   // After auth: a request without a valid key gets its 401 before anyone parses (up to 64 MiB of) its body.
   // Before the limiter, which charges the items in the body.
   app.use('/v2/models/*', inferBody());
-  app.use(
-    '*',
-    rateLimit({
-      limiter: services.limiter,
-      fallback: services.fallbackLimiter,
-      failureMode: config.RATE_LIMIT_FAILURE_MODE,
-      ip: { perMinute: config.RATE_LIMIT_IP_PER_MINUTE, burst: config.RATE_LIMIT_IP_BURST },
-      startCacheLookup: services.cacheLookup,
-    }),
-  );
+  app.use('*', rateLimit({ ...limiters, startCacheLookup: services.cacheLookup }));
 
   registerRoutes(app, services);
 

@@ -8,6 +8,7 @@ export type CounterName =
   | 'edge_auth_cache_hits_redis_total'
   | 'edge_auth_db_lookups_total'
   | 'edge_auth_failures_total'
+  | 'edge_auth_failures_limited_total'
   | 'edge_rate_limited_total'
   | 'edge_rate_limit_redis_failures_total'
   | 'edge_rate_limit_fail_open_total'

@@ -7,10 +7,12 @@ import { registerInfer } from './infer.ts';
 import { registerModelMetadata } from './model-metadata.ts';
 import { registerModelReady } from './model-ready.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerServerMetadata } from './server-metadata.ts';
 
 /** Every route the edge serves, in one place. */
 export function registerRoutes(app: OpenAPIHono<AppEnv>, services: Services): void {
   registerHealth(app);
+  registerServerMetadata(app);
   if (services.routing) {
     registerInfer(app, services.routing);
     registerModelMetadata(app, services.routing);

@@ -38,6 +38,13 @@ function modelFromPath(path: string): string | null {
   }
 }
 
+/** Whether the request presents a key whose record `keys` holds in this isolate (its secret is not checked). */
+export function presentsHeldKey(header: string | undefined, keys: Pick<KeyCache, 'holds'>): boolean {
+  const presented = bearer(header);
+  const parsed = presented ? parseApiKey(presented) : null;
+  return parsed !== null && keys.holds(parsed.prefix);
+}
+
 export function authContextOf(record: AuthKeyRecord): AuthContext {
   return {
     keyId: record.keyId,

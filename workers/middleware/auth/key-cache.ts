@@ -28,6 +28,8 @@ export interface KeyCache {
   find(prefix: string): Promise<AuthKeyRecord | null>;
   /** Forgets the prefix in this isolate and in Redis (after revocation or rotation). */
   invalidate(prefix: string): Promise<void>;
+  /** Whether this isolate holds a record for the prefix now (memory only: never a lookup). */
+  holds(prefix: string): boolean;
 }
 
 export function createKeyCache(options: KeyCacheOptions): KeyCache {
@@ -87,6 +89,9 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
       memory.set(prefix, record, options.memoryTtlMs);
       await toRedis(record);
       return record;
+    },
+    holds(prefix) {
+      return Boolean(memory.get(prefix));
     },
     async invalidate(prefix) {
       memory.delete(prefix);

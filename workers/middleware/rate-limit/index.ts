@@ -1,7 +1,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, toErrorResponse } from '../../../shared/errors/index.ts';
 import type { AppEnv, CacheLookupStarter } from '../../env.ts';
-import { type LimitResult, type RateLimiter, refillIntervalMs } from '../../store/rate-limiter.ts';
+import {
+  type LimitRequest,
+  type LimitResult,
+  type RateLimiter,
+  refillIntervalMs,
+} from '../../store/rate-limiter.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 export interface RateLimitOptions {
@@ -16,10 +21,16 @@ export interface RateLimitOptions {
   startCacheLookup?: CacheLookupStarter | null;
 }
 
-interface Bucket {
+export interface Bucket {
   identifier: string;
   perMinute: number;
   burst: number;
+}
+
+/** The bucket of a request without a (valid) key: its `CF-Connecting-IP`. */
+export function ipBucket(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
+  const address = c.req.header('cf-connecting-ip')?.trim() || 'unknown';
+  return { identifier: `ip:${address.slice(0, 64)}`, ...ip };
 }
 
 function bucketFor(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
@@ -28,11 +39,10 @@ function bucketFor(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
     return { identifier: `key:${auth.keyId}`, perMinute: auth.requestsPerMinute, burst: auth.burst };
   }
   if (auth?.operator) return { identifier: 'operator', perMinute: auth.requestsPerMinute, burst: auth.burst };
-  const address = c.req.header('cf-connecting-ip')?.trim() || 'unknown';
-  return { identifier: `ip:${address.slice(0, 64)}`, ...ip };
+  return ipBucket(c, ip);
 }
 
-function setHeaders(headers: Headers, result: LimitResult, nowMs: number): void {
+export function setHeaders(headers: Headers, result: LimitResult, nowMs: number): void {
   const resetSeconds = Math.max(0, Math.ceil((result.reset - nowMs) / 1000));
   headers.set('ratelimit-limit', String(result.limit));
   headers.set('ratelimit-remaining', String(result.remaining));
@@ -84,43 +94,68 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
       lookup.catch(() => {});
       c.set('cacheLookup', lookup);
     }
-    let result: LimitResult;
-    try {
-      result = await pending;
-    } catch (err) {
-      metrics.inc('edge_rate_limit_redis_failures_total');
-      if (options.failureMode === 'closed') {
-        metrics.inc('edge_rate_limit_fail_closed_total');
-        c.get('logger').error(
-          { err, bucket: bucket.identifier },
-          'rate limiter unavailable; refusing (closed)',
-        );
-        throw new AppError('DEPENDENCY_UNAVAILABLE', 'rate limiter (Redis) is unreachable', {
-          cause: err,
-          retryAfterSeconds: 5,
-        });
-      }
-      metrics.inc('edge_rate_limit_fail_open_total');
-      c.get('logger').warn(
-        { err, bucket: bucket.identifier },
-        'rate limiter unavailable; using isolate limiter',
-      );
-      result = await options.fallback.limit(request);
-    }
+    const result = await settle(c, options, request, pending);
     const now = c.get('platform').now();
     if (!result.success) {
       metrics.inc('edge_rate_limited_total');
-      const retryAfter = retryAfterSeconds(result, cost, bucket.perMinute, now);
-      const error = new AppError(
-        'RATE_LIMITED',
+      return refusal(
+        c,
+        result,
         `rate limit exceeded: ${result.remaining} of ${result.limit} tokens left, this request costs ${cost}`,
-        { retryAfterSeconds: retryAfter },
+        retryAfterSeconds(result, cost, bucket.perMinute, now),
+        now,
       );
-      const response = toErrorResponse(error, c.get('requestId'));
-      setHeaders(response.headers, result, now);
-      return response;
     }
     await next();
     setHeaders(responseHeaders(c), result, now);
   };
+}
+
+/**
+ * The limiter's answer, or with Redis failing: the isolate's own bucket (`open`), or 503 naming Redis
+ * (`closed`, as DEPENDENCY_UNAVAILABLE). Both are counted and logged.
+ */
+export async function settle(
+  c: Context<AppEnv>,
+  options: Pick<RateLimitOptions, 'fallback' | 'failureMode'>,
+  request: LimitRequest,
+  pending: Promise<LimitResult>,
+): Promise<LimitResult> {
+  try {
+    return await pending;
+  } catch (err) {
+    const { metrics } = c.get('services');
+    metrics.inc('edge_rate_limit_redis_failures_total');
+    if (options.failureMode === 'closed') {
+      metrics.inc('edge_rate_limit_fail_closed_total');
+      c.get('logger').error(
+        { err, bucket: request.identifier },
+        'rate limiter unavailable; refusing (closed)',
+      );
+      throw new AppError('DEPENDENCY_UNAVAILABLE', 'rate limiter (Redis) is unreachable', {
+        cause: err,
+        retryAfterSeconds: 5,
+      });
+    }
+    metrics.inc('edge_rate_limit_fail_open_total');
+    c.get('logger').warn(
+      { err, bucket: request.identifier },
+      'rate limiter unavailable; using isolate limiter',
+    );
+    return options.fallback.limit(request);
+  }
+}
+
+/** 429 with `Retry-After`, the rate-limit headers and a JSON body saying why. */
+export function refusal(
+  c: Context<AppEnv>,
+  result: LimitResult,
+  message: string,
+  retryAfter: number,
+  nowMs: number,
+): Response {
+  const error = new AppError('RATE_LIMITED', message, { retryAfterSeconds: retryAfter });
+  const response = toErrorResponse(error, c.get('requestId'));
+  setHeaders(response.headers, result, nowMs);
+  return response;
 }

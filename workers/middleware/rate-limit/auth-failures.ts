@@ -1,0 +1,75 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { isAppError } from '../../../shared/errors/index.ts';
+import type { AppEnv } from '../../env.ts';
+import type { LimitResult } from '../../store/rate-limiter.ts';
+import { TtlMap } from '../../store/ttl-map.ts';
+import { responseHeaders } from '../response-headers.ts';
+import { ipBucket, type RateLimitOptions, refusal, retryAfterSeconds, setHeaders, settle } from './index.ts';
+
+export interface AuthFailureLimitOptions
+  extends Pick<RateLimitOptions, 'limiter' | 'fallback' | 'failureMode' | 'ip'> {
+  /** Whether the request presents a key this isolate holds as valid (so no lookup can be forced with it). */
+  knownKey(c: Context<AppEnv>): boolean;
+  now: () => number;
+  /** Client IPs remembered as exhausted at once (bounded: a flood of addresses cannot grow it). */
+  maxBlocked?: number;
+}
+
+/**
+ * Requests to a keyed route that end without a valid key (401, or a 4xx such as 413 before auth ran) cost one
+ * token of their client IP's bucket, the one unauthenticated routes use, and carry its rate-limit headers.
+ * Why: the per-key limiter runs after auth, so without this a client could guess keys without limit, and each
+ * guess with a fresh prefix costs a Redis and a Postgres lookup. Once a failure finds the IP's bucket empty,
+ * that answer is 429 with `Retry-After`, and until the bucket's next refill this isolate refuses the IP's
+ * requests at once (429, before any body is read or key looked up), except those presenting a key the isolate
+ * already holds as valid. Requests with a valid key never spend this bucket, and a success costs nothing here
+ * (no Redis round trip on the hot path). With Redis down: the isolate's bucket (`open`), or the original answer
+ * without the headers (`closed`: an auth failure is not turned into a 503).
+ *
+ * @example
+ * app.use('/v2/models/*', authFailureLimit({ limiter, fallback, failureMode: 'open', ip, knownKey, now }));
+ */
+export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHandler<AppEnv> {
+  const blocked = new TtlMap<LimitResult>({ maxEntries: options.maxBlocked ?? 10_000, now: options.now });
+  return async function authFailureLimitMiddleware(c, next) {
+    const bucket = ipBucket(c, options.ip);
+    const exhausted = blocked.size > 0 ? blocked.get(bucket.identifier) : undefined;
+    if (exhausted && !options.knownKey(c)) {
+      c.get('services').metrics.inc('edge_auth_failures_limited_total');
+      const now = c.get('platform').now();
+      return refusal(
+        c,
+        exhausted,
+        message(exhausted),
+        retryAfterSeconds(exhausted, 1, bucket.perMinute, now),
+        now,
+      );
+    }
+    await next();
+    const status = c.res.status;
+    if (status < 400 || status >= 500 || c.get('auth') !== undefined) return;
+    const request = { ...bucket, cost: 1 };
+    let result: LimitResult;
+    try {
+      result = await settle(c, options, request, options.limiter.limit(request));
+    } catch (err) {
+      if (isAppError(err)) return;
+      throw err;
+    }
+    const now = c.get('platform').now();
+    if (result.success) {
+      setHeaders(responseHeaders(c), result, now);
+      return;
+    }
+    c.get('services').metrics.inc('edge_auth_failures_limited_total');
+    blocked.set(bucket.identifier, result, result.reset - now);
+    // Hono's setter merges the old answer's headers into the new one; the 401's WWW-Authenticate does not
+    // belong on a 429, so the old answer is dropped first.
+    c.res = undefined;
+    c.res = refusal(c, result, message(result), retryAfterSeconds(result, 1, bucket.perMinute, now), now);
+  };
+}
+
+function message(result: LimitResult): string {
+  return `too many requests without a valid API key from this address (a burst of ${result.limit} is allowed); retry after Retry-After seconds`;
+}
