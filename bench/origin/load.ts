@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { createEventLoopMonitor, type EventLoopStats } from '../../origin/observability/event-loop.ts';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../origin/protocol/binary-codec.ts';
 import { decodeInferResponse, encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency.ts';
 import {
   eventLoopLagP99Ms,
   modelCounters,
@@ -11,7 +12,7 @@ import {
   type Sample,
   scrapeMetrics,
 } from './scrape.ts';
-import { LatencyRecorder, type LatencySummary, nowMs, round, systemBusySeconds } from './stats.ts';
+import { nowMs, round, systemBusySeconds } from './stats.ts';
 import { readThreadCpu, threadCpuShares } from './thread-cpu.ts';
 
 export type BodyKind = 'json' | 'binary';

@@ -7,10 +7,17 @@ import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
 import type { CliContext } from './types.ts';
 
 /** What `npm start` records about the local stack (see the README's local services section). */
-interface LocalStack {
+export interface LocalStack {
   databaseUrl?: string;
   redisRestUrl?: string;
   redisRestToken?: string;
+  edgeUrl?: string;
+  apiKey?: string;
+}
+
+/** The local stack's `.aiserve/local.json` (or AISERVE_LOCAL_FILE), `{}` when absent or unreadable. */
+export function localStack(env: Record<string, string | undefined>, cwd = process.cwd()): LocalStack {
+  return readLocalStack(resolve(cwd, env['AISERVE_LOCAL_FILE'] ?? '.aiserve/local.json'));
 }
 
 function readLocalStack(path: string): LocalStack {
@@ -31,7 +38,7 @@ export function resolveCliEnv(
   env: Record<string, string | undefined>,
   cwd = process.cwd(),
 ): Record<string, string | undefined> {
-  const local = readLocalStack(resolve(cwd, env['AISERVE_LOCAL_FILE'] ?? '.aiserve/local.json'));
+  const local = localStack(env, cwd);
   const out = { ...env };
   if (!out['DATABASE_URL'] && local.databaseUrl) out['DATABASE_URL'] = local.databaseUrl;
   if (!out['UPSTASH_REDIS_REST_URL'] && local.redisRestUrl && local.redisRestToken) {
@@ -49,7 +56,10 @@ export interface OpenedContext extends CliContext {
   close(): Promise<void>;
 }
 
-export function createCliContext(rawEnv: Record<string, string | undefined>): OpenedContext {
+export function createCliContext(
+  rawEnv: Record<string, string | undefined>,
+  progress: (line: string) => void = () => {},
+): OpenedContext {
   const env = resolveCliEnv(rawEnv);
   const config = loadDataConfig(env);
   let handle: Promise<DatabaseHandle> | undefined;
@@ -58,6 +68,7 @@ export function createCliContext(rawEnv: Record<string, string | undefined>): Op
     env,
     databaseUrl: config.DATABASE_URL,
     actor: env['AISERVE_ACTOR'] || `cli:${safeUser()}`,
+    progress,
     async db() {
       // Slow queries go to stderr as JSON lines, keeping stdout clean for --json.
       handle ??= createDatabase(config, {

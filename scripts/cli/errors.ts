@@ -27,6 +27,12 @@ export function exitCodeOf(err: AppError): number {
   switch (err.code) {
     case 'INVALID_REQUEST':
     case 'INVALID_INPUT':
+    case 'INVALID_JSON':
+    case 'UNSUPPORTED_MEDIA_TYPE':
+    case 'PAYLOAD_TOO_LARGE':
+    // A key the edge refuses is a bad argument too (`inference` commands).
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
       return EXIT.USAGE;
     case 'NOT_FOUND':
     case 'MODEL_NOT_FOUND':
@@ -35,6 +41,14 @@ export function exitCodeOf(err: AppError): number {
       return EXIT.CONFLICT;
     case 'DEPENDENCY_UNAVAILABLE':
     case 'UNAVAILABLE':
+    // What the edge answers when it or the fleet cannot serve now (`inference` commands).
+    case 'RATE_LIMITED':
+    case 'NO_HEALTHY_ORIGIN':
+    case 'MODEL_NOT_READY':
+    case 'QUEUE_FULL':
+    case 'DRAINING':
+    case 'UPSTREAM_ERROR':
+    case 'DEADLINE_EXCEEDED':
       return EXIT.UNAVAILABLE;
     default:
       return EXIT.INTERNAL;

@@ -114,7 +114,7 @@ export async function runCli(argv: string[], groups: CommandGroup[], io: CliIo):
       io.stdout(commandHelp(group, command));
       return EXIT.OK;
     }
-    ctx = createCliContext(io.env);
+    ctx = createCliContext(io.env, (line) => io.stderr(line));
     const result = await command.run(ctx, input);
     if (input.flags['json']) io.stdout(JSON.stringify(result.data, null, 2));
     else if (result.text.length) io.stdout(result.text.join('\n'));

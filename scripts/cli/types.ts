@@ -40,6 +40,8 @@ export interface CliContext {
   redis(): Redis | null;
   /** Who the audit log records: AISERVE_ACTOR, else `cli:<os user>`. */
   actor: string;
+  /** A progress line for long work, on stderr (stdout stays the result, JSON included). */
+  progress(line: string): void;
 }
 
 export interface Command {

@@ -1,6 +1,7 @@
 import type { CommandGroup } from '../types.ts';
 import { auditGroup } from './audit.ts';
 import { fleetGroup } from './fleet.ts';
+import { inferenceGroup } from './inference.ts';
 import { keysGroup } from './keys.ts';
 import { modelsGroup } from './models.ts';
 import { partitionsGroup } from './partitions.ts';
@@ -19,4 +20,5 @@ export const commandGroups: CommandGroup[] = [
   auditGroup,
   partitionsGroup,
   fleetGroup,
+  inferenceGroup,
 ];
