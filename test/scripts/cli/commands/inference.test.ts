@@ -25,6 +25,9 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** `inference load m` through the test edge with `key` and a one-item body, plus `extra` flags. */
+const load = (k: TestKey, ...extra: string[]) =>
+  run('load', 'm', '--url', url, '--key', k.key, '--data', inferBody(), ...extra);
 const run = (...argv: string[]) =>
   cli([inferenceGroup], 'postgres://127.0.0.1:1/unused', ['inference', ...argv]);
 
@@ -113,21 +116,7 @@ describe('inference infer', () => {
 
 describe('inference load', () => {
   it('sends exactly --requests requests from --concurrency clients and reports them, with progress on stderr', async () => {
-    const r = await run(
-      'load',
-      'm',
-      '--url',
-      url,
-      '--key',
-      key.key,
-      '--data',
-      inferBody(),
-      '--requests',
-      '40',
-      '--concurrency',
-      '4',
-      '--json',
-    );
+    const r = await load(key, '--requests', '40', '--concurrency', '4', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ requests: 40, concurrency: 4, errors: 0, statuses: { '200': 40 } });
@@ -137,20 +126,7 @@ describe('inference load', () => {
   });
 
   it('counts 429s from the key’s plan as errors and still exits 0, naming the first one', async () => {
-    const r = await run(
-      'load',
-      'm',
-      '--url',
-      url,
-      '--key',
-      tight.key,
-      '--data',
-      inferBody(),
-      '--requests',
-      '10',
-      '--concurrency',
-      '1',
-    );
+    const r = await load(tight, '--requests', '10', '--concurrency', '1');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/requests 10 \(.*\), errors 7/);
     expect(r.stdout).toContain('status: 200 3 · 429 7');
@@ -158,21 +134,7 @@ describe('inference load', () => {
   });
 
   it('stops at --duration-s when no request cap is given', async () => {
-    const r = await run(
-      'load',
-      'm',
-      '--url',
-      url,
-      '--key',
-      key.key,
-      '--data',
-      inferBody(),
-      '--duration-s',
-      '1',
-      '--concurrency',
-      '2',
-      '--json',
-    );
+    const r = await load(key, '--duration-s', '1', '--concurrency', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.durationMs).toBeGreaterThanOrEqual(1_000);
