@@ -229,6 +229,8 @@ function printWelcome(state: LocalState, stateDir: string): void {
       '',
       'Try it through the edge with the demo key (PaddleOCR text-direction classifier; answers [p(0°), p(180°)]):',
       `  curl -s -X POST ${state.edgeUrl}/v2/models/ocr-cls/infer -H 'authorization: Bearer ${state.apiKey}' -H 'content-type: application/json' --data-binary @${example}`,
+      'or with the CLI (same request, key and edge; `inference load` for a load test):',
+      '  npm run cli -- inference infer ocr-cls',
     );
   } else {
     lines.push(

@@ -12,7 +12,8 @@ const targetFlags = {
   version: { type: 'string', description: 'model version (default: the origin’s choice)' },
   body: {
     type: 'string',
-    description: 'file with the Open Inference Protocol request (default: .aiserve/examples/<model>.json)',
+    description:
+      'file with the Open Inference Protocol request (default: the local stack’s example for the model)',
   },
   data: { type: 'string', description: 'the request as inline JSON instead of --body' },
   'no-cache': {
@@ -39,7 +40,7 @@ function senderFor(
   connections: number,
 ) {
   const target = resolveTarget(flags, env, model);
-  const body = resolveBody(flags, model);
+  const body = resolveBody(flags, env, model);
   const timeoutMs = bounded(flags, 'timeout-ms', 30_000, LIMITS.timeoutMs);
   return new InferenceSender(target, body, { connections, noCache: Boolean(flags['no-cache']), timeoutMs });
 }

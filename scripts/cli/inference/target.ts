@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { localStack } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { FlagValues } from '../types.ts';
@@ -56,16 +56,22 @@ export function resolveTarget(
 
 /**
  * `--data '<json>'`, else `--body <file>`, else the example `npm start` wrote for the model
- * (`.aiserve/examples/<model>.json`). The body must be a JSON object with an `inputs` array; the edge checks
- * the rest and says what is wrong.
+ * (`examples/<model>.json` beside the local stack's file, `.aiserve/` by default). The body must be a JSON
+ * object with an `inputs` array; the edge checks the rest and says what is wrong.
  */
-export function resolveBody(flags: FlagValues, model: string, cwd = process.cwd()): RequestBody {
+export function resolveBody(
+  flags: FlagValues,
+  env: Record<string, string | undefined>,
+  model: string,
+  cwd = process.cwd(),
+): RequestBody {
   let body: RequestBody;
   if (flags['data'] !== undefined) {
     body = { text: String(flags['data']), source: '--data' };
   } else {
     const file = flags['body'] as string | undefined;
-    const path = resolve(cwd, file ?? `.aiserve/examples/${model}.json`);
+    const stateDir = dirname(resolve(cwd, env['AISERVE_LOCAL_FILE'] ?? '.aiserve/local.json'));
+    const path = file ? resolve(cwd, file) : join(stateDir, 'examples', `${model}.json`);
     if (!existsSync(path)) {
       throw new UsageError(
         file
