@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import type { RateLimiter } from '../../../workers/store/rate-limiter.ts';
 import { bearer, inferBody, makeKey, testEdge } from '../edge-fixture.ts';
@@ -80,6 +82,25 @@ describe('rate limits', () => {
     expect((await app.request('/v2/health/live', ip('198.51.100.1'))).status).toBe(200);
     expect((await app.request('/v2/health/live', ip('198.51.100.1'))).status).toBe(429);
     expect((await app.request('/v2/health/live', ip('198.51.100.2'))).status).toBe(200);
+  });
+
+  it('under Node, buckets by the TCP peer and ignores a CF-Connecting-IP any client could send', async () => {
+    const { app } = await testEdge({ env: { RATE_LIMIT_IP_PER_MINUTE: '60', RATE_LIMIT_IP_BURST: '2' } });
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/health/live`;
+      const statuses: number[] = [];
+      for (const spoofed of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+        const res = await fetch(url, { headers: { 'cf-connecting-ip': spoofed } });
+        await res.arrayBuffer();
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('fails open to the isolate limiter when the shared limiter is down, and counts it', async () => {

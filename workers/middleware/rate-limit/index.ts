@@ -27,10 +27,20 @@ export interface Bucket {
   burst: number;
 }
 
-/** The bucket of a request without a (valid) key: its `CF-Connecting-IP`. */
+/**
+ * The client's address: on Workers `CF-Connecting-IP`, which Cloudflare sets; under Node (`npm run
+ * edge:node`, where `c.env.incoming` is the Node request) the TCP peer, because there any client could send
+ * that header and pick a fresh bucket per request.
+ */
+export function clientAddress(c: Context<AppEnv>): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  if (incoming) return incoming.socket?.remoteAddress || 'unknown';
+  return c.req.header('cf-connecting-ip')?.trim() || 'unknown';
+}
+
+/** The bucket of a request without a (valid) key: its client address. */
 export function ipBucket(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
-  const address = c.req.header('cf-connecting-ip')?.trim() || 'unknown';
-  return { identifier: `ip:${address.slice(0, 64)}`, ...ip };
+  return { identifier: `ip:${clientAddress(c).slice(0, 64)}`, ...ip };
 }
 
 function bucketFor(c: Context<AppEnv>, ip: RateLimitOptions['ip']): Bucket {
