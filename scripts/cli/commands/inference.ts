@@ -33,16 +33,21 @@ function bounded(flags: FlagValues, name: string, fallback: number, max: number)
   return v;
 }
 
+/** The target, and a sender with `connections` kept-alive connections to it. */
 function senderFor(
   env: Record<string, string | undefined>,
   model: string,
   flags: FlagValues,
   connections: number,
-) {
+): { sender: InferenceSender; origin: string } {
   const target = resolveTarget(flags, env, model);
   const body = resolveBody(flags, env, model);
   const timeoutMs = bounded(flags, 'timeout-ms', 30_000, LIMITS.timeoutMs);
-  return new InferenceSender(target, body, { connections, noCache: Boolean(flags['no-cache']), timeoutMs });
+  const noCache = Boolean(flags['no-cache']);
+  return {
+    sender: new InferenceSender(target, body, { connections, noCache, timeoutMs }),
+    origin: target.origin,
+  };
 }
 
 /** A failed answer as the CLI's error (exit code by kind: 2 bad input, 3 unknown model, 5 unreachable). */
@@ -98,7 +103,7 @@ export const inferenceGroup: CommandGroup = {
       ].join('\n'),
       async run(ctx, { positionals, flags }) {
         const model = positionals[0]!;
-        const sender = senderFor(ctx.env, model, flags, 1);
+        const { sender } = senderFor(ctx.env, model, flags, 1);
         try {
           const outcome = await sender.send();
           if (outcome.error !== null) throw failure(outcome);
@@ -149,8 +154,7 @@ export const inferenceGroup: CommandGroup = {
         const durationS = bounded(flags, 'duration-s', 10, LIMITS.durationS);
         const maxRequests =
           flags['requests'] === undefined ? null : bounded(flags, 'requests', 1, LIMITS.requests);
-        const sender = senderFor(ctx.env, model, flags, concurrency);
-        const origin = resolveTarget(flags, ctx.env, model).origin;
+        const { sender, origin } = senderFor(ctx.env, model, flags, concurrency);
         ctx.progress(`load: ${model} through ${origin}, ${concurrency} clients, up to ${durationS} s`);
         let summary: LoadSummary;
         try {

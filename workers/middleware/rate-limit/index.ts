@@ -21,7 +21,7 @@ export interface RateLimitOptions {
   startCacheLookup?: CacheLookupStarter | null;
 }
 
-export interface Bucket {
+interface Bucket {
   identifier: string;
   perMinute: number;
   burst: number;
@@ -32,7 +32,7 @@ export interface Bucket {
  * edge:node`, where `c.env.incoming` is the Node request) the TCP peer, because there any client could send
  * that header and pick a fresh bucket per request.
  */
-export function clientAddress(c: Context<AppEnv>): string {
+function clientAddress(c: Context<AppEnv>): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   if (incoming) return incoming.socket?.remoteAddress || 'unknown';
   return c.req.header('cf-connecting-ip')?.trim() || 'unknown';
