@@ -9,6 +9,30 @@ export interface TempDatabase {
   drop(): Promise<void>;
 }
 
+/** One statement on the admin connection (CREATE / DROP DATABASE), then disconnect. */
+export async function adminQuery(
+  sql: string,
+  options: { adminUrl?: string; connectTimeoutMs?: number } = {},
+): Promise<void> {
+  const client = new pg.Client({
+    connectionString: options.adminUrl ?? ADMIN_URL,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+  });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of database `name` on the server of `adminUrl`. */
+export function urlOfDatabase(name: string, adminUrl = ADMIN_URL): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /**
  * A fresh database `<prefix><random>` on the local PostgreSQL, so parallel test files never share tables (the
  * edge benchmark uses it too, with its own admin URL and prefix).
@@ -18,29 +42,10 @@ export async function createTempDatabase(
 ): Promise<TempDatabase> {
   const adminUrl = options.adminUrl ?? ADMIN_URL;
   const name = `${options.prefix ?? 'aiserve_t_'}${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({
-    connectionString: adminUrl,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-  });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  await adminQuery(`CREATE DATABASE "${name}"`, options);
   return {
     name,
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
+    url: urlOfDatabase(name, adminUrl),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, { adminUrl }),
   };
 }

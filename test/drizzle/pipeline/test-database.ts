@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { adminQuery, urlOfDatabase } from '../../support/temp-database.ts';
 
 /** The CI/local PostgreSQL 15; tests never reach anything but 127.0.0.1. */
 export const PG_ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -15,27 +16,15 @@ export function uniqueName(prefix: string): string {
 }
 
 export function databaseUrl(name: string): string {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return urlOfDatabase(name, PG_ADMIN_URL);
 }
 
 export async function createEmptyDatabase(name: string): Promise<void> {
-  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  await adminQuery(`CREATE DATABASE "${name}"`, { adminUrl: PG_ADMIN_URL });
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, { adminUrl: PG_ADMIN_URL });
 }
 
 export async function migrateUrl(url: string): Promise<void> {

@@ -1,39 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
 import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
 import type { Database } from '../../../shared/db/types.ts';
+import { createTempDatabase, type TempDatabase, urlOfDatabase } from '../../support/temp-database.ts';
 
 /** The CI/local PostgreSQL 15; tests never reach anything but 127.0.0.1. */
 export const PG_ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export function databaseUrl(name: string): string {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  return urlOfDatabase(name, PG_ADMIN_URL);
 }
 
 /** An empty database of this test file's own on the real PostgreSQL; `drop()` removes it. */
-export async function createEmptyPgDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `aiserve_t_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE "${name}"`);
-  return {
-    name,
-    url: databaseUrl(name),
-    drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
+export function createEmptyPgDatabase(): Promise<TempDatabase> {
+  return createTempDatabase({ adminUrl: PG_ADMIN_URL });
 }
 
 export type Backend = 'postgres' | 'pglite';
