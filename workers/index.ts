@@ -19,6 +19,7 @@ function edgeFor(env: Bindings): Promise<BuiltEdge> {
       buildEdge(env, {
         perUseDatabase: true,
         platform: (c) => createWorkersPlatform(c.executionCtx),
+        deps: { isolatedRequests: true },
       }),
     );
     // A bad configuration is reported on every request until fixed (a redeploy), not cached as a crash.

@@ -49,6 +49,11 @@ export interface ServiceDeps {
   logWrite?: (line: string) => void;
   /** Replaces the Redis client built from the config (tests count round trips through their own). */
   redis?: Redis | null;
+  /**
+   * Workers: a request must not wait on I/O or timers another request started (workerd cancels it as hung),
+   * so usage events are not batched across requests there.
+   */
+  isolatedRequests?: boolean;
 }
 
 /** Only string bindings are configuration; anything else (a KV or service binding) is not read. */
@@ -118,13 +123,14 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
   if (redis) {
     usage = createRedisUsageSink(redis, {
       maxBatch: config.USAGE_BATCH_SIZE,
-      maxDelayMs: config.USAGE_STREAM_BATCH_MS,
+      maxDelayMs: deps.isolatedRequests ? 0 : config.USAGE_STREAM_BATCH_MS,
     });
   } else if (data) {
     usage = createBufferedUsageSink({
       insert: (events) => data.insertUsage(events),
       batchSize: config.USAGE_BATCH_SIZE,
       flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
+      awaitOthers: !deps.isolatedRequests,
       now,
       onDropped: (count, err) => logger.error({ count, err }, 'usage events dropped: Postgres unreachable'),
     });

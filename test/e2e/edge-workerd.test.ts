@@ -34,6 +34,8 @@ let origin: StubOrigin;
 let worker: Child;
 let stateDir: string;
 let base: string;
+/** What workerd printed: a request it cancelled (for example as hung) shows only there. */
+const edgeOutput: string[] = [];
 
 beforeAll(async () => {
   database = await createTempDatabase();
@@ -72,6 +74,10 @@ beforeAll(async () => {
     stateDir,
     cwd: process.cwd(),
     env: { ...process.env },
+    write: (line) => {
+      edgeOutput.push(line);
+      process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+    },
   });
   base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
@@ -281,5 +287,36 @@ describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache AP
       expect(res.status).toBeLessThan(500);
       expect(((await res.json()) as { error?: string }).error).toBeTruthy();
     }
+  });
+
+  it('never leaves a request waiting on another request’s I/O (workerd would cancel it as hung)', async () => {
+    // Quick sequential answers are where cross-request batching of usage events used to leave one waiting.
+    const { key } = await tenantKey('quick-co');
+    for (let i = 0; i < 10; i++) {
+      const res = await call('/v2/models/m/infer', { ...infer(key, [1]), body: '{"inputs": 5}' });
+      expect(res.status).toBe(400);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(edgeOutput.join('\n')).not.toMatch(/hung|canceled this request/);
+  });
+
+  // Last: it empties the client address's bucket for failed authentication (the default 60 in a burst).
+  it('limits failed authentication per client address, with the headers on each 401, while a held key still works', async () => {
+    const { key } = await tenantKey('neighbour-co');
+    expect((await call('/v2/models/m/infer', infer(key, [7]))).status).toBe(200);
+    const guess = () => `ais_live_${randomBytes(6).toString('hex')}_${'y'.repeat(40)}`;
+    const first = await call('/v2/models/m/infer', infer(guess(), [1]));
+    expect(first.status).toBe(401);
+    expect(first.headers.get('ratelimit-limit')).toBe('60');
+    let refused: Response | null = null;
+    for (let i = 0; i < 70 && !refused; i++) {
+      const res = await call('/v2/models/m/infer', infer(guess(), [1]));
+      if (res.status === 429) refused = res;
+      else expect(res.status).toBe(401);
+    }
+    expect(refused, 'no 429 within 70 failed attempts').not.toBeNull();
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused!.json()).toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await call('/v2/models/m/infer', infer(key, [7]))).status).toBe(200);
   });
 });

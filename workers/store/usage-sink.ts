@@ -91,6 +91,12 @@ export interface BufferedUsageSinkOptions {
   now: () => number;
   /** Events kept while inserts fail; beyond it the oldest are dropped and counted. */
   maxBuffered?: number;
+  /**
+   * Whether `record` waits for an insert another caller started (default true). false on Workers, where a
+   * request left waiting on another request's I/O is cancelled as hung: the event stays buffered for the next
+   * write instead.
+   */
+  awaitOthers?: boolean;
   onDropped?(count: number, error: unknown): void;
 }
 
@@ -138,7 +144,9 @@ export function createBufferedUsageSink(options: BufferedUsageSinkOptions): Usag
     async record(event) {
       buffer.push(event);
       const due = options.now() - lastFlush >= options.flushIntervalMs;
-      if (buffer.length >= options.batchSize || due) await startFlush(due);
+      if (buffer.length < options.batchSize && !due) return;
+      if (inFlight && options.awaitOthers === false) return;
+      await startFlush(due);
     },
     flush: () => startFlush(true),
   };

@@ -22,6 +22,8 @@ export interface EdgeProcessOptions {
   stateDir: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Where its prefixed output lines go (default: this process' stdout). */
+  write?: (line: string) => void;
 }
 
 /** `wrangler dev --env dev` (the edge in real workerd), local only, non-interactive. */
@@ -54,6 +56,7 @@ export function startEdgeProcess(options: EdgeProcessOptions): Child {
       'warn',
     ],
     cwd: options.cwd,
+    write: options.write,
     env: {
       ...options.env,
       // No network on a laptop on a plane: skip the Request.cf download, telemetry and the update check.

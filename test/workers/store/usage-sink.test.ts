@@ -70,6 +70,46 @@ describe('buffered usage sink', () => {
   });
 });
 
+describe('buffered usage sink, isolated requests (Workers)', () => {
+  it('with awaitOthers false, never waits on an insert another caller started; that caller writes the event', async () => {
+    const batches: string[][] = [];
+    let release: () => void = () => {};
+    const sink = createBufferedUsageSink({
+      insert: async (events) => {
+        batches.push(events.map((e) => e.requestId));
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+      batchSize: 2,
+      flushIntervalMs: 1_000_000,
+      now: () => 0,
+      awaitOthers: false,
+    });
+    void sink.record(event(1));
+    const starter = sink.record(event(2));
+    // The first batch is in flight; a full second batch must not make its caller wait on the first caller's I/O.
+    let settled = false;
+    void sink.record(event(3));
+    const other = sink.record(event(4)).then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(settled).toBe(true);
+    await other;
+    expect(batches).toEqual([['r1', 'r2']]);
+    // The caller that started the insert writes the batch that filled meanwhile, in its own I/O.
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    await starter;
+    expect(batches).toEqual([
+      ['r1', 'r2'],
+      ['r3', 'r4'],
+    ]);
+  });
+});
+
 describe('Redis usage sink', () => {
   function fakeRedis(fail: (id: string) => boolean = () => false) {
     const calls: { id: string; tick: number }[] = [];

@@ -1,0 +1,50 @@
+import type { Redis } from '@upstash/redis';
+import { describe, expect, it } from 'vitest';
+import type { UsageEvent } from '../../shared/usage/event.ts';
+import { configFromBindings, createServices } from '../../workers/services.ts';
+
+const event: UsageEvent = {
+  id: '00000000-0000-4000-8000-000000000009',
+  ts: 1,
+  tenantId: '00000000-0000-4000-8000-000000000001',
+  keyId: null,
+  model: 'm',
+  version: null,
+  route: 'POST /v2/models/:name/infer',
+  status: 200,
+  latencyMs: 1,
+  cache: 'HIT-EDGE',
+  items: 1,
+  requestId: 'r9',
+  originId: null,
+};
+
+async function usageSinkWith(isolatedRequests: boolean) {
+  const xadds: string[] = [];
+  const redis = {
+    xadd: async (_key: string, _id: string, fields: Record<string, string>) => {
+      xadds.push(fields['id']!);
+      return '1-0';
+    },
+  } as unknown as Redis;
+  const config = configFromBindings({ ENVIRONMENT: 'test', LOG_LEVEL: 'error', USAGE_STREAM_BATCH_MS: '50' });
+  const services = await createServices(config, { data: null, redis, isolatedRequests });
+  return { sink: services.usage, xadds };
+}
+
+describe('services: the Redis usage sink', () => {
+  it('on Workers (isolated requests) sends each event from its own request at once, never batched across requests', async () => {
+    const { sink, xadds } = await usageSinkWith(true);
+    const recorded = sink.record(event);
+    expect(xadds).toEqual([event.id]);
+    await recorded;
+  });
+
+  it('under Node waits USAGE_STREAM_BATCH_MS for other events to share the round trip', async () => {
+    const { sink, xadds } = await usageSinkWith(false);
+    const recorded = sink.record(event);
+    expect(xadds).toEqual([]);
+    await recorded;
+    expect(xadds).toEqual([event.id]);
+  });
+});
