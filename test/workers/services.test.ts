@@ -1,23 +1,9 @@
 import type { Redis } from '@upstash/redis';
 import { describe, expect, it } from 'vitest';
-import type { UsageEvent } from '../../shared/usage/event.ts';
 import { configFromBindings, createServices } from '../../workers/services.ts';
+import { usageEvent } from '../drizzle/pipeline/usage-fixtures.ts';
 
-const event: UsageEvent = {
-  id: '00000000-0000-4000-8000-000000000009',
-  ts: 1,
-  tenantId: '00000000-0000-4000-8000-000000000001',
-  keyId: null,
-  model: 'm',
-  version: null,
-  route: 'POST /v2/models/:name/infer',
-  status: 200,
-  latencyMs: 1,
-  cache: 'HIT-EDGE',
-  items: 1,
-  requestId: 'r9',
-  originId: null,
-};
+const event = usageEvent();
 
 async function usageSinkWith(isolatedRequests: boolean) {
   const xadds: string[] = [];

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
 import { createBufferedUsageSink, createRedisUsageSink } from '../../../workers/store/usage-sink.ts';
+import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
 
+/** Event n, with a request id `r<n>` the tests read back. */
 function event(n: number): UsageEvent {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    ts: 1,
-    tenantId: '00000000-0000-4000-8000-000000000001',
-    keyId: null,
-    model: 'm',
-    version: null,
-    route: 'POST /v2/models/:name/infer',
-    status: 200,
-    latencyMs: 1,
-    cache: 'HIT-EDGE',
-    items: 1,
-    requestId: `r${n}`,
-    originId: null,
-  };
+  return usageEvent({ id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, requestId: `r${n}` });
 }
 
 describe('buffered usage sink', () => {
