@@ -24,8 +24,9 @@ interface Entry {
 
 /**
  * Model cache settings memoised in isolate memory for ~30 s, so the hot path does not ask Postgres per
- * request. One load per model at a time. When the database fails, the last known settings keep serving;
- * with none known the answer is null, which the policy turns into BYPASS (never a guess).
+ * request. One load per model at a time; while it runs, other callers get the last known settings. When the
+ * database fails, the last known settings keep serving; with none known the answer is null, which the policy
+ * turns into BYPASS (never a guess).
  */
 export class ModelSettingsCache {
   readonly #entries = new Map<string, Entry>();
@@ -48,7 +49,11 @@ export class ModelSettingsCache {
   get(model: string): Promise<ModelCacheSettings | null> {
     const entry = this.#entries.get(model);
     if (entry && entry.expiresAt > this.#now()) return Promise.resolve(entry.settings);
-    if (entry?.pending) return entry.pending;
+    if (entry?.pending) {
+      // Known settings serve while another caller's load is in flight: on Workers, waiting on a load that
+      // another request started fails with that request. Only a first load is shared.
+      return entry.expiresAt > 0 ? Promise.resolve(entry.settings) : entry.pending;
+    }
     return this.#refresh(model, entry);
   }
 

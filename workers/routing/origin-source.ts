@@ -86,7 +86,8 @@ export interface RedisOriginSourceOptions {
 }
 
 /**
- * The fleet registry in Redis (`listLiveOrigins`), cached for `cacheMs` with one refresh at a time. When
+ * The fleet registry in Redis (`listLiveOrigins`), cached for `cacheMs` with one refresh at a time, which
+ * only its caller waits for (others get the last list meanwhile; only the very first read is shared). When
  * Redis fails, the last list read keeps serving (stale beats nothing: breakers still guard each origin);
  * with none read yet, the fallback list serves, and without one the request is a 503 naming Redis.
  */
@@ -110,6 +111,10 @@ export class RedisOriginSource implements OriginSource {
 
   list(): Promise<OriginRecord[]> {
     if (this.#cached && this.#now() - this.#fetchedAt < this.#cacheMs) return Promise.resolve(this.#cached);
+    // Only the caller that starts a refresh waits for it; the rest keep the last list meanwhile. On Workers a
+    // request waiting on I/O that another request started fails with that request (cancelled, or its
+    // client gone) and is itself cancelled as hung when nothing of its own is pending.
+    if (this.#pending && this.#cached) return Promise.resolve(this.#cached);
     this.#pending ??= this.#refresh().finally(() => {
       this.#pending = null;
     });

@@ -74,6 +74,21 @@ describe('RedisOriginSource (real Redis through the Upstash bridge)', () => {
     expect(reads).toBe(2);
   });
 
+  it('after expiry only the caller that starts the refresh waits for it; others get the last list meanwhile', async () => {
+    let now = Date.now();
+    const prefix = bridged.prefix.replaceAll(':', '-');
+    ids.push(`${prefix}o3`, `${prefix}o4`);
+    await registerOrigin(bridged.redis, origin(`${prefix}o3`), { ttlMs: 60_000, nowMs: now });
+    const source = new RedisOriginSource({ redis: bridged.redis, cacheMs: 1_000, now: () => now });
+    expect((await source.list()).map((o) => o.id)).toContain(`${prefix}o3`);
+    await registerOrigin(bridged.redis, origin(`${prefix}o4`), { ttlMs: 60_000, nowMs: now });
+    now += 1_500;
+    const refreshing = source.list();
+    const meanwhile = source.list();
+    expect((await meanwhile).map((o) => o.id)).not.toContain(`${prefix}o4`);
+    expect((await refreshing).map((o) => o.id)).toContain(`${prefix}o4`);
+  });
+
   it('keeps serving the last list while Redis is unreachable', async () => {
     const id = `${bridged.prefix.replaceAll(':', '-')}o2`;
     ids.push(id);
