@@ -172,6 +172,26 @@ describe('edge routing under faults (real origins)', () => {
     expect(after.headers.get('x-cache')).toBe('HIT-EDGE');
   });
 
+  it('a caller that joined a call which then failed under its leader’s deadline tries again under its own', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const gated = await startFakeOrigin('gated-late', { kind: 'gate', until: gate });
+    fakes.push(gated);
+    const edge = await routedEdge({ origins: [`g=${gated.url}`] });
+    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [9] }] });
+    const leader = edge.call('/v2/models/m/infer', { body, headers: { 'x-request-timeout-ms': '300' } });
+    await sleep(50);
+    const follower = edge.call('/v2/models/m/infer', { body, headers: { 'x-request-timeout-ms': '10000' } });
+    expect((await leader).status).toBe(504);
+    release();
+    const res = await follower;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-cache')).toBe('MISS');
+    expect(gated.seen.length).toBe(2);
+  });
+
   it('a failed coalesced call fails every waiter but is not cached: the next call goes to the origin', async () => {
     const failing = await startFakeOrigin('failing', { kind: 'status', status: 500 });
     fakes.push(failing);

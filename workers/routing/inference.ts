@@ -96,9 +96,19 @@ export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Pr
   let answer: OriginAnswer;
   let leader = true;
   if (plan.key) {
-    const run = routing.coalescer.run(plan.key, send);
+    let run = routing.coalescer.run(plan.key, send);
     leader = run.leader;
-    answer = await run.promise;
+    try {
+      answer = await run.promise;
+    } catch (err) {
+      if (run.leader) throw err;
+      // The call this request joined failed under its leader's deadline, or with its leader's request (on
+      // Workers a cancelled request takes its I/O with it). Once more under this request's own deadline,
+      // coalesced again, so the followers that retry share one new call.
+      run = routing.coalescer.run(plan.key, send);
+      leader = run.leader;
+      answer = await run.promise;
+    }
   } else {
     answer = await send();
   }
