@@ -42,6 +42,17 @@ let a: OriginProcess;
 let b: OriginProcess;
 const fakes: FakeOrigin[] = [];
 
+/** A fake origin that holds every request until `release()`; closed after the file. */
+async function gatedOrigin(name: string): Promise<{ gated: FakeOrigin; release: () => void }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const gated = await startFakeOrigin(name, { kind: 'gate', until: gate });
+  fakes.push(gated);
+  return { gated, release };
+}
+
 beforeAll(async () => {
   repo = await makeRepository();
   [a, b] = await Promise.all([startOriginProcess(repo), startOriginProcess(repo)]);
@@ -140,12 +151,7 @@ describe('edge routing under faults (real origins)', () => {
   });
 
   it('N identical concurrent misses reach the origin once, and each caller gets its own id', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const gated = await startFakeOrigin('gated', { kind: 'gate', until: gate });
-    fakes.push(gated);
+    const { gated, release } = await gatedOrigin('gated');
     const edge = await routedEdge({ origins: [`g=${gated.url}`] });
     const n = 10;
     let joined = 0;
@@ -173,12 +179,7 @@ describe('edge routing under faults (real origins)', () => {
   });
 
   it('a caller that joined a call which then failed under its leader’s deadline tries again under its own', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const gated = await startFakeOrigin('gated-late', { kind: 'gate', until: gate });
-    fakes.push(gated);
+    const { gated, release } = await gatedOrigin('gated-late');
     const edge = await routedEdge({ origins: [`g=${gated.url}`] });
     const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [9] }] });
     const leader = edge.call('/v2/models/m/infer', { body, headers: { 'x-request-timeout-ms': '300' } });
