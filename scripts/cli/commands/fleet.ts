@@ -2,6 +2,7 @@ import { listAudit } from '../../../drizzle/queries/audit.ts';
 import { controlConfigSchema, providerOrder } from '../../../shared/config/control.ts';
 import { loadConfig } from '../../../shared/config/load.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
+import { HOST_REGISTRY_ACL_RULES, hostAclSetUser } from '../../../shared/fleet/host-acl.ts';
 import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
 import { listLiveInstances, listRecentInstances } from '../../../workers/control/instance-store.ts';
 import { loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
@@ -144,6 +145,38 @@ export const fleetGroup: CommandGroup = {
           ),
         ];
         return { data, text };
+      },
+    },
+    {
+      name: 'host-acl',
+      summary: 'the Upstash ACL user to create for GPU hosts, so their registry token reaches nothing else',
+      flags: {
+        user: { type: 'string', description: 'ACL user name (default aiserve-host)' },
+        token: {
+          type: 'string',
+          description: 'the token `ACL GENTOKEN <user>` returned (default: a placeholder)',
+        },
+      },
+      details:
+        'Hosts get HOST_REGISTRY_REST_TOKEN; with the edge’s own token a marketplace host could write auth records,\n' +
+        'cached answers and usage. Nothing here touches a database: it prints what to run.',
+      async run(_ctx, { flags }) {
+        const user = (flags['user'] as string | undefined) ?? 'aiserve-host';
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(user)) {
+          throw new UsageError(`--user must be letters, digits, "-" or "_" (got "${user}")`);
+        }
+        const token = (flags['token'] as string | undefined) ?? '<token from ACL GENTOKEN>';
+        const setUser = hostAclSetUser(user, token);
+        return {
+          data: { user, rules: HOST_REGISTRY_ACL_RULES, setUser },
+          text: [
+            'In the Upstash console CLI of the edge’s database (or redis-cli against it):',
+            `  ACL GENTOKEN ${user}`,
+            `  ${setUser}`,
+            'Then give hosts that token (usable as a REST token as it is):',
+            '  npx wrangler secret put HOST_REGISTRY_REST_TOKEN --env production',
+          ],
+        };
       },
     },
   ],

@@ -121,4 +121,14 @@ describe('npm run cli -- fleet', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('UPSTASH_REDIS_REST_URL');
   });
+
+  it('host-acl prints the GENTOKEN and SETUSER lines for the hosts’ restricted user, and refuses a bad name', async () => {
+    const run = await cli(['fleet', 'host-acl', '--user', 'gpu-hosts', '--token', 'T0K'], {});
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('ACL GENTOKEN gpu-hosts');
+    expect(run.stdout).toContain('ACL SETUSER gpu-hosts on >T0K resetkeys ~aiserve:origin:*');
+    expect(run.stdout).toContain('HOST_REGISTRY_REST_TOKEN');
+    const bad = await cli(['fleet', 'host-acl', '--user', 'x y'], {});
+    expect(bad.code).toBe(2);
+  });
 });
