@@ -106,6 +106,18 @@ export function hostEnvironment(config: ControlConfig): Record<string, string> {
 }
 
 /**
+ * Why launched hosts' credentials are broader than they need be, or nothing: hosts given the edge's own Upstash
+ * token (no HOST_REGISTRY_REST_TOKEN) could write auth records, cached answers and usage, not only the registry.
+ */
+export function hostCredentialWarnings(config: ControlConfig): string[] {
+  if (config.HOST_REGISTRY_REST_TOKEN || !config.UPSTASH_REDIS_REST_TOKEN) return [];
+  return [
+    'launched hosts get the edge’s own Upstash token (HOST_REGISTRY_REST_TOKEN unset): a host could write auth ' +
+      'records, cached answers and usage; set a restricted ACL user’s token (npm run cli -- fleet host-acl)',
+  ];
+}
+
+/**
  * One reconcile pass from configuration: what the Worker's `scheduled` handler and `fleet reconcile` call.
  * A real (non-dry) pass needs an image, signing keys and a registry for the hosts it may launch; those are
  * checked here so a misconfigured runner fails before it rents anything.

@@ -4,7 +4,7 @@ import type { EdgeLogger } from '../observability/logger.ts';
 import { stringBindings } from '../services.ts';
 import type { DatabaseSource } from '../store/database-source.ts';
 import type { ControlRedis } from './fleet-state.ts';
-import { type ControlServices, runReconcile } from './runner.ts';
+import { type ControlServices, hostCredentialWarnings, runReconcile } from './runner.ts';
 
 export interface ScheduledDeps {
   env: Record<string, unknown>;
@@ -46,5 +46,7 @@ export async function runScheduledReconcile(deps: ScheduledDeps): Promise<Schedu
     counts: report.counts,
   };
   deps.logger.info(summary, 'scheduled: fleet reconcile done');
+  for (const warning of hostCredentialWarnings(config))
+    deps.logger.warn({ warning }, 'scheduled: host credentials');
   return { ran: true, summary };
 }

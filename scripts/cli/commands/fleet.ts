@@ -5,7 +5,7 @@ import { AppError } from '../../../shared/errors/app-error.ts';
 import { HOST_REGISTRY_ACL_RULES, hostAclSetUser } from '../../../shared/fleet/host-acl.ts';
 import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
 import { listLiveInstances, listRecentInstances } from '../../../workers/control/instance-store.ts';
-import { loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
+import { hostCredentialWarnings, loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
 import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CliContext, CommandGroup } from '../types.ts';
@@ -70,7 +70,7 @@ export const fleetGroup: CommandGroup = {
             ),
           );
         }
-        return { data: report, text };
+        return { data: report, text, warnings: report.dryRun ? [] : hostCredentialWarnings(config) };
       },
     },
     {

@@ -80,6 +80,28 @@ describe('scheduled fleet reconcile (Cron Trigger)', () => {
     expect(lines.at(-1)).toMatchObject({ level: 'info', msg: 'scheduled: fleet reconcile done' });
   });
 
+  it('warns when launched hosts would get the edge’s own Upstash token, and not once a host token is set', async () => {
+    const run = async (env: Record<string, string>) => {
+      const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
+      await runScheduledReconcile({
+        env,
+        database,
+        redis,
+        logger: recordingLogger(lines),
+        reconcile: async () => report,
+      });
+      return lines.filter((l) => l.msg === 'scheduled: host credentials');
+    };
+    const upstash = {
+      UPSTASH_REDIS_REST_URL: 'https://db.upstash.io',
+      UPSTASH_REDIS_REST_TOKEN: 'edge-token',
+    };
+    const shared = await run(upstash);
+    expect(shared).toHaveLength(1);
+    expect(String(shared[0]!.fields['warning'])).toContain('fleet host-acl');
+    expect(await run({ ...upstash, HOST_REGISTRY_REST_TOKEN: 'restricted' })).toEqual([]);
+  });
+
   it('fails loudly on an invalid control configuration instead of running', async () => {
     await expect(
       runScheduledReconcile({
