@@ -1,4 +1,4 @@
-import { toHex } from './signing/canonical.ts';
+import { sha256Hex } from './signing/canonical.ts';
 
 /**
  * The canonical response-cache key of an inference request: SHA-256 (WebCrypto, so Workers and Node agree)
@@ -272,15 +272,11 @@ export function cacheKeyMaterial(scope: CacheKeyScope, bodyDigestHex: string): U
   );
 }
 
-async function sha256HexAsync(bytes: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-}
-
 /**
  * The cache key: lowercase hex SHA-256 of `cacheKeyMaterial(scope, SHA-256(canonicalBodyMaterial))`. The edge
  * computes the same two digests synchronously (workers/cache/lookup.ts).
  */
 export async function computeCacheKey(input: CacheKeyInput): Promise<string> {
-  const bodyDigest = await sha256HexAsync(canonicalBodyMaterial(input.request, input.binary));
-  return sha256HexAsync(cacheKeyMaterial(input, bodyDigest));
+  const bodyDigest = await sha256Hex(canonicalBodyMaterial(input.request, input.binary));
+  return sha256Hex(cacheKeyMaterial(input, bodyDigest));
 }

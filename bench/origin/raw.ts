@@ -29,7 +29,6 @@ export interface RawBatchResult {
 export interface RawResult {
   sessionOptions: { intraOpNumThreads: number; interOpNumThreads: number; graphOptimizationLevel: string };
   batches: RawBatchResult[];
-  bestItemsPerSecond: number;
   /** Single-item (batch 1) `session.run` latency, for the low-load comparison. */
   singleItemLatency: LatencySummary;
 }
@@ -111,7 +110,6 @@ export async function runRaw(opts: RawOptions): Promise<RawResult> {
       graphOptimizationLevel: String(sessionOptions.graphOptimizationLevel),
     },
     batches,
-    bestItemsPerSecond: Math.max(...batches.map((b) => b.itemsPerSecond)),
     singleItemLatency: single.latency,
   };
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FlatJsonData, PreparsedJsonBody } from './json-codec.ts';
-import { jsonParseError } from './json-codec.ts';
+import { jsonParseError, MAX_RANK } from './json-codec.ts';
 
 export interface JsonParsePoolOptions {
   /** Worker threads, >= 1; started on first use. */
@@ -92,7 +92,7 @@ export class JsonParsePool {
     if (slot.worker) return slot.worker;
     const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, {
       name: 'json parse',
-      workerData: { nice: this.#options.nice ?? 0 },
+      workerData: { nice: this.#options.nice ?? 0, maxRank: MAX_RANK },
     });
     // Idle parse workers must not keep a stopping process alive.
     worker.unref();

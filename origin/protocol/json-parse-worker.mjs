@@ -23,8 +23,9 @@ if (!parentPort) throw new Error('json-parse-worker.mjs must run in a worker thr
 lowerThreadPriority(workerData?.nice);
 const port = parentPort;
 
-/** Mirrors json-codec.ts' MAX_RANK: deeper data is left for the main thread to refuse. */
-const MAX_RANK = 64;
+/** json-codec.ts' MAX_RANK, from the pool: deeper data is left for the main thread to refuse. */
+const MAX_RANK = /** @type {number} */ (workerData?.maxRank);
+if (!Number.isInteger(MAX_RANK)) throw new Error('json-parse-worker.mjs needs workerData.maxRank');
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, toAppError, toErrorResponse } from '../../shared/errors/index.ts';
 import type { Verifier } from '../../shared/signing/index.ts';
+import { AISERVE_VERSION } from '../../shared/version.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type OriginMetrics, requestStatus } from '../observability/metrics.ts';
 import { noopTracing, type Tracing } from '../observability/tracing.ts';
@@ -23,7 +24,6 @@ import { TurnBudget } from './turn-budget.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const SERVER_NAME = 'aiserve-origin';
-export const SERVER_VERSION = '0.1.0';
 export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters', 'schedule_policy'];
 
 export interface OriginAppDeps {
@@ -100,7 +100,7 @@ export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {
       : // The protocol reports "false" as a 4xx; the body says why for humans.
         c.json({ ready: false, error: `server is ${lifecycle.state}` }, 400),
   );
-  app.get('/v2', (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS }));
+  app.get('/v2', (c) => c.json({ name: SERVER_NAME, version: AISERVE_VERSION, extensions: EXTENSIONS }));
   app.get('/metrics', async (c) => {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { 'content-type': contentType });

@@ -31,23 +31,22 @@ export interface AuthFailureLimitOptions
  */
 export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHandler<AppEnv> {
   const blocked = new TtlMap<LimitResult>({ maxEntries: options.maxBlocked ?? 10_000, now: options.now });
+  const retryAfter = (result: LimitResult, now: number) =>
+    retryAfterSeconds(result, 1, options.ip.perMinute, now);
   return async function authFailureLimitMiddleware(c, next) {
-    const bucket = ipBucket(c, options.ip);
-    const exhausted = blocked.size > 0 ? blocked.get(bucket.identifier) : undefined;
-    if (exhausted && !options.knownKey(c)) {
-      c.get('services').metrics.inc('edge_auth_failures_limited_total');
-      const now = c.get('platform').now();
-      return refusal(
-        c,
-        exhausted,
-        message(exhausted),
-        retryAfterSeconds(exhausted, 1, bucket.perMinute, now),
-        now,
-      );
+    // The client address is read only while some address is blocked, or after a refusal: not on every hit.
+    if (blocked.size > 0) {
+      const exhausted = blocked.get(ipBucket(c, options.ip).identifier);
+      if (exhausted && !options.knownKey(c)) {
+        c.get('services').metrics.inc('edge_auth_failures_limited_total');
+        const now = c.get('platform').now();
+        return refusal(c, exhausted, message(exhausted), retryAfter(exhausted, now), now);
+      }
     }
     await next();
     const status = c.res.status;
     if (status < 400 || status >= 500 || c.get('auth') !== undefined) return;
+    const bucket = ipBucket(c, options.ip);
     const request = { ...bucket, cost: 1 };
     let result: LimitResult;
     try {
@@ -66,7 +65,7 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
     // Hono's setter merges the old answer's headers into the new one; the 401's WWW-Authenticate does not
     // belong on a 429, so the old answer is dropped first.
     c.res = undefined;
-    c.res = refusal(c, result, message(result), retryAfterSeconds(result, 1, bucket.perMinute, now), now);
+    c.res = refusal(c, result, message(result), retryAfter(result, now), now);
   };
 }
 
