@@ -27,18 +27,36 @@ export interface BatchItem<T> {
 // I/O: event-loop lag. Resolving a slice per event-loop turn keeps each burst short.
 const RESOLVE_SLICE = 8;
 
+/**
+ * In place of a result from `execute`: this request failed on its own while the others in its batch have
+ * results (for example after the batch was split to find which request the model could not run).
+ */
+export class RequestFailure {
+  constructor(readonly error: AppError) {}
+}
+
 function resolveInSlices<R>(
-  entries: readonly { resolve(value: R): void }[],
-  results: readonly R[],
+  entries: readonly { resolve(value: R): void; reject(reason: unknown): void }[],
+  results: readonly (R | RequestFailure)[],
+  onFailure: (error: AppError) => void,
   from = 0,
 ): void {
   const end = Math.min(from + RESOLVE_SLICE, entries.length);
-  for (let i = from; i < end; i++) entries[i]!.resolve(results[i]!);
-  if (end < entries.length) setImmediate(() => resolveInSlices(entries, results, end));
+  for (let i = from; i < end; i++) {
+    const result = results[i]!;
+    if (result instanceof RequestFailure) {
+      onFailure(result.error);
+      entries[i]!.reject(result.error);
+    } else entries[i]!.resolve(result);
+  }
+  if (end < entries.length) setImmediate(() => resolveInSlices(entries, results, onFailure, end));
 }
 
-/** Runs one batch; resolves with one result per request, in order. */
-export type ExecuteBatch<T, R> = (batch: Array<BatchItem<T>>) => Promise<R[]>;
+/**
+ * Runs one batch; resolves with one result per request, in order, where a RequestFailure fails only its own
+ * request.
+ */
+export type ExecuteBatch<T, R> = (batch: Array<BatchItem<T>>) => Promise<Array<R | RequestFailure>>;
 
 export interface EnqueueRequest<T> {
   payload: T;
@@ -428,7 +446,7 @@ export class Batcher<T, R> {
     if (this.inFlightBatches >= this.policy.concurrency) this.staged.push(running);
     this.inFlightBatches++;
     this.inFlightItems += items;
-    let result: Promise<R[]>;
+    let result: Promise<Array<R | RequestFailure>>;
     try {
       result = this.execute(batch);
       if (typeof result?.then !== 'function') result = Promise.resolve(result);
@@ -445,7 +463,7 @@ export class Batcher<T, R> {
     entries: Array<Pending<T, R>>,
     items: number,
     running: Running,
-    results: R[] | undefined,
+    results: Array<R | RequestFailure> | undefined,
     err?: unknown,
   ): void {
     const now = this.clock.now();
@@ -489,7 +507,7 @@ export class Batcher<T, R> {
         this.avgBatchMs === undefined
           ? computeMs
           : this.avgBatchMs + EWMA_ALPHA * (computeMs - this.avgBatchMs);
-      resolveInSlices(entries, results as R[]);
+      resolveInSlices(entries, results as Array<R | RequestFailure>, (e) => this.notifyReject(e.code));
       try {
         this.observer?.onBatch?.({
           size: items,

@@ -8,6 +8,7 @@ export {
   type BatchItem,
   type EnqueueRequest,
   type ExecuteBatch,
+  RequestFailure,
 } from './batcher.ts';
 export {
   type BatchingConfig,

@@ -89,6 +89,10 @@ function baseSessionOptions(options: ExecutionOptions): InferenceSession.Session
     interOpNumThreads: options.interOpThreads,
     graphOptimizationLevel: options.graphOptimization,
     executionMode: 'sequential',
+    // Fatal only: onnxruntime prints every failed kernel to stderr itself, so any client able to send an input
+    // the model cannot run on could flood the origin's output. Each failure reaches the request as an error
+    // (run-failure.ts) and the origin's own JSON log instead.
+    logSeverityLevel: 4,
   };
 }
 

@@ -6,7 +6,8 @@
  *   → { type: 'load', modelPath, attempts: [{ provider, options }] }
  *   ← { type: 'loaded', provider, fallbackReason, inputs, outputs } | { type: 'load-error', message }
  *   → { type: 'run', id, inputs: [{ name, type, dims, data }], outputNames }
- *   ← { type: 'result', id, outputs: [{ name, type, dims, data }] } | { type: 'run-error', id, message }
+ *   ← { type: 'result', id, outputs: [{ name, type, dims, data }] } | { type: 'run-error', id, message, phase }
+ *     (phase: 'feeds' building the input tensors, 'run' inside session.run, 'outputs' reading the results)
  *   → { type: 'close' }   releases the session; the thread then exits with code 0.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -97,6 +98,8 @@ async function run(id, inputs, outputNames) {
   }
   /** @type {WireTensor[]} */
   let outputs;
+  /** @type {'feeds' | 'run' | 'outputs'} */
+  let phase = 'feeds';
   try {
     /** @type {Record<string, import('onnxruntime-node').Tensor>} */
     const feeds = {};
@@ -107,7 +110,9 @@ async function run(id, inputs, outputNames) {
         t.dims,
       );
     }
+    phase = 'run';
     const results = await session.run(feeds, outputNames);
+    phase = 'outputs';
     outputs = outputNames.map((name) => {
       const r = results[name];
       if (!r) throw new Error(`model produced no output '${name}'`);
@@ -121,7 +126,7 @@ async function run(id, inputs, outputNames) {
       return { name, type: r.type, dims: [...r.dims], data };
     });
   } catch (err) {
-    port.postMessage({ type: 'run-error', id, message: messageOf(err) });
+    port.postMessage({ type: 'run-error', id, message: messageOf(err), phase });
     return;
   }
   /** @type {ArrayBuffer[]} */

@@ -9,6 +9,7 @@ import {
   reportCudaFallback,
   sessionAttempts,
 } from './execution-provider.ts';
+import { type RunPhase, runFailureError } from './run-failure.ts';
 
 /**
  * N onnxruntime sessions of one model file, one per worker thread (session.run blocks the thread it runs on).
@@ -78,7 +79,7 @@ type WorkerMessage =
     }
   | { type: 'load-error'; message: string }
   | { type: 'result'; id: number; outputs: WireTensor[] }
-  | { type: 'run-error'; id: number; message: string };
+  | { type: 'run-error'; id: number; message: string; phase?: RunPhase };
 
 type LoadedMessage = Extract<WorkerMessage, { type: 'loaded' }>;
 
@@ -252,8 +253,9 @@ export class ModelInstancePool {
 
   /**
    * Runs the model on a free instance (queued FIFO while all are busy). `outputNames` defaults to every model
-   * output. Input buffers are transferred (see the module comment). Rejects with INFERENCE_FAILED carrying the
-   * onnxruntime message, or when the instance crashes mid-run; MODEL_NOT_READY once `close()` was called.
+   * output. Input buffers are transferred (see the module comment). Rejects with INVALID_INPUT when the session
+   * failed on this input, INFERENCE_FAILED for other failures or when the instance crashes mid-run (both carry
+   * onnxruntime's message; see run-failure.ts), MODEL_NOT_READY once `close()` was called.
    */
   run(inputs: readonly Tensor[], outputNames?: readonly string[]): Promise<Tensor[]> {
     return this.#enqueue(inputs, outputNames, undefined);
@@ -441,7 +443,7 @@ export class ModelInstancePool {
             }
           } else {
             this.#stats.failedRuns++;
-            job.reject(new AppError('INFERENCE_FAILED', msg.message));
+            job.reject(runFailureError(this.label, msg.message, msg.phase ?? 'outputs'));
           }
         }
         this.#pump();

@@ -1,6 +1,12 @@
 import type { Clock } from '../../shared/clock.ts';
-import { AppError } from '../../shared/errors/index.ts';
-import { Batcher, type BatchingConfig, type BatchInfo as ExecutedBatch } from '../batching/index.ts';
+import { AppError, isAppError } from '../../shared/errors/index.ts';
+import {
+  Batcher,
+  type BatchItem,
+  type BatchingConfig,
+  type BatchInfo as ExecutedBatch,
+  RequestFailure,
+} from '../batching/index.ts';
 import type { ModelLabels, OriginMetrics } from '../observability/metrics.ts';
 import { concatBatch, splitBatch } from '../protocol/batch-tensors.ts';
 import type { Tensor, TensorSpec } from '../protocol/tensor.ts';
@@ -36,6 +42,21 @@ export interface InferOptions {
   signal?: AbortSignal;
 }
 
+/** Runs each request of a failed batch on its own, so a request the model rejects fails alone. */
+async function runAlone(
+  runner: TensorRunner,
+  batch: Array<BatchItem<Payload>>,
+): Promise<Array<Tensor[] | RequestFailure>> {
+  return Promise.all(
+    batch.map((item) =>
+      runner.run(item.payload.inputs, item.payload.outputNames).catch((err: unknown) => {
+        if (isAppError(err)) return new RequestFailure(err);
+        throw err;
+      }),
+    ),
+  );
+}
+
 /**
  * One loaded model version as served: validation against its signature, its dynamic batcher, and the runner.
  * Lifecycle follows the batcher: `close()` stops taking requests and resolves once queued and in-flight work
@@ -69,8 +90,16 @@ export class ServedModel {
       execute: async (batch) => {
         const first = batch[0]!;
         if (batch.length === 1) return [await runner.run(first.payload.inputs, first.payload.outputNames)];
+        // concatBatch copies: each request keeps its own inputs for the split below.
         const merged = concatBatch(batch.map((item) => item.payload.inputs));
-        const outputs = await runner.run(merged, first.payload.outputNames);
+        let outputs: Tensor[];
+        try {
+          outputs = await runner.run(merged, first.payload.outputNames);
+        } catch (err) {
+          if (!(isAppError(err) && err.code === 'INVALID_INPUT')) throw err;
+          // The model could not run on one request's values; the others in the batch must not fail with it.
+          return runAlone(runner, batch);
+        }
         return splitBatch(
           outputs,
           batch.map((item) => item.size),

@@ -287,6 +287,34 @@ describe('origin over HTTP (real onnxruntime, PaddleOCR models, signed requests)
       expect((await errorOf(res)).error).toMatch(/shape|dim/);
     });
 
+    it('an image size the detector cannot run on is 400 naming the model, and the detector keeps serving', async () => {
+      for (const [h2, w2] of [
+        [0, 0],
+        [7, 5],
+      ] as const) {
+        const res = await h.call('POST', '/v2/models/ocr-det/infer', {
+          body: JSON.stringify({
+            inputs: [
+              { name: 'x', datatype: 'FP32', shape: [1, 3, h2, w2], data: new Array(3 * h2 * w2).fill(0.5) },
+            ],
+          }),
+        });
+        expect(res.status, `${h2}×${w2}`).toBe(400);
+        const { error, code } = (await res.json()) as { error: string; code: string };
+        expect(code).toBe('INVALID_INPUT');
+        expect(error).toMatch(/^model ocr-det:1 cannot run on this input .*Status Message: /);
+        expect(error).not.toContain('onnxruntime_src');
+      }
+      const ok = await h.call('POST', '/v2/models/ocr-det/infer', {
+        body: JSON.stringify({
+          inputs: [
+            { name: 'x', datatype: 'FP32', shape: [1, 3, 32, 32], data: new Array(3 * 32 * 32).fill(0.5) },
+          ],
+        }),
+      });
+      expect(ok.status).toBe(200);
+    });
+
     it('data length that does not match the shape is 400', async () => {
       const res = await infer(
         JSON.stringify({

@@ -87,6 +87,20 @@ export function needsFiveModel(): Uint8Array {
   );
 }
 
+/**
+ * `Y = Gather([10, 20, 30], I)` with I an INT64 ['N', 1]: an index outside -3..2 makes the kernel fail inside
+ * `session.run`, so whether a run works depends on a request's values, not only its shape.
+ */
+export function lookupModel(): Uint8Array {
+  return encode(
+    'lookup',
+    [{ opType: 'Gather', input: ['table', 'I'], output: ['Y'], name: 'gather' }],
+    [valueInfo('I', 'INT64', ['N', 1])],
+    [valueInfo('Y', 'FP32', ['N', 1])],
+    [{ name: 'table', dataType: onnx.TensorProto.DataType.FLOAT, dims: [3], floatData: [10, 20, 30] }],
+  );
+}
+
 /** `OUT = Identity(IN)` for one datatype. Default shape ['N', 2]. */
 export function identityModel(datatype: Datatype, shape: readonly Dim[] = ['N', 2]): Uint8Array {
   return encode(

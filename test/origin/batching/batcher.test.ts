@@ -5,6 +5,7 @@ import {
   type BatchItem,
   type BatchingConfig,
   type EnqueueRequest,
+  RequestFailure,
 } from '../../../origin/batching/index.ts';
 import { AppError, type ErrorCode } from '../../../shared/errors/index.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
@@ -24,7 +25,7 @@ interface Call {
   batch: Array<BatchItem<string>>;
   payloads: string[];
   /** Resolves with `r:<payload>` per request unless results are given. */
-  resolve(results?: string[]): void;
+  resolve(results?: Array<string | RequestFailure>): void;
   reject(err: unknown): void;
 }
 
@@ -54,7 +55,7 @@ function setup(over: Partial<BatchingConfig> = {}) {
   const calls: Call[] = [];
   const execute = vi.fn(
     (batch: Array<BatchItem<string>>) =>
-      new Promise<string[]>((resolve, reject) => {
+      new Promise<Array<string | RequestFailure>>((resolve, reject) => {
         calls.push({
           batch,
           payloads: batch.map((b) => b.payload),
@@ -558,6 +559,21 @@ describe('Batcher: execution results', () => {
     expect(b!.error?.code).toBe('INFERENCE_FAILED');
     expect([c!.value, d!.value]).toEqual(['r:c', 'r:d']);
     expect(rejects).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED']);
+  });
+
+  it('fails only the request whose result is a RequestFailure and resolves the rest of its batch', async () => {
+    const { calls, enq, rejects, batches } = setup({ maxBatchSize: 3, maxQueueDelayMicros: 1000 });
+    const [a, b, c] = ['a', 'b', 'c'].map((p) => enq(p));
+    await flushPromises();
+    expect(calls.map((x) => x.payloads)).toEqual([['a', 'b', 'c']]);
+    const refused = new AppError('INVALID_INPUT', 'index 7 is out of range');
+    calls[0]!.resolve(['r:a', new RequestFailure(refused), 'r:c']);
+    await flushPromises();
+    expect([a!.value, c!.value]).toEqual(['r:a', 'r:c']);
+    expect(b!.status).toBe('rejected');
+    expect(b!.error).toBe(refused);
+    expect(rejects).toEqual(['INVALID_INPUT']);
+    expect(batches).toHaveLength(1);
   });
 
   it('passes an AppError from execute through unchanged', async () => {

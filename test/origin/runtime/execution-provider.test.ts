@@ -25,9 +25,16 @@ describe('sessionAttempts', () => {
           interOpNumThreads: 2,
           graphOptimizationLevel: 'basic',
           executionMode: 'sequential',
+          logSeverityLevel: 4,
         },
       },
     ]);
+  });
+
+  it('keeps onnxruntime to fatal log lines, so a client cannot make it print a failed kernel per request', () => {
+    for (const attempt of sessionAttempts(testExecution({ provider: 'cuda' }))) {
+      expect(attempt.options.logSeverityLevel).toBe(4);
+    }
   });
 
   it('tries CUDA on the configured device first, then CPU with the same thread settings', () => {

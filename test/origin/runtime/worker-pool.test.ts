@@ -15,6 +15,7 @@ import {
   CRASHING_WORKER_URL,
   captureLogger,
   identityModel,
+  lookupModel,
   PADDLE_CLS_PATH,
   testExecution,
 } from '../../support/onnx-models.ts';
@@ -130,17 +131,36 @@ describe('ModelInstancePool dispatch', () => {
     expect(Array.from(shared)).toEqual([10, 20, 30, 40, 50, 60]);
   });
 
-  it('rejects with the onnxruntime message when the input does not fit the model, and keeps serving', async () => {
+  it('rejects an input the session refuses as INVALID_INPUT with the onnxruntime message, and keeps serving', async () => {
     const pool = await createPool({ modelPath: await modelFile('add-bad.onnx', addOneModel()) });
     const bad = pool.run([fp32('X', [1, 4], [1, 2, 3, 4])]);
     await expect(bad).rejects.toBeInstanceOf(AppError);
     await expect(bad).rejects.toMatchObject({
-      code: 'INFERENCE_FAILED',
-      message: expect.stringMatching(/dim|shape/i),
+      code: 'INVALID_INPUT',
+      status: 400,
+      message: expect.stringMatching(/^model .*add-bad\.onnx cannot run on this input.*dim/i),
     });
     const [ok] = await pool.run([fp32('X', [1, 3], [1, 2, 3])]);
     expect(Array.from(ok!.data as Float32Array)).toEqual([2, 3, 4]);
     expect(pool.stats).toMatchObject({ failedRuns: 1, completedRuns: 1, crashes: 0 });
+  });
+
+  it('rejects a kernel failure caused by the values as INVALID_INPUT without build paths', async () => {
+    const pool = await createPool({ modelPath: await modelFile('lookup.onnx', lookupModel()) });
+    const index = (i: number): Tensor => ({
+      name: 'I',
+      datatype: 'INT64',
+      shape: [1, 1],
+      data: BigInt64Array.from([BigInt(i)]),
+    });
+    const bad = pool.run([index(7)]);
+    await expect(bad).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('Gather'),
+    });
+    await expect(bad).rejects.not.toMatchObject({ message: expect.stringContaining('onnxruntime_src') });
+    const [ok] = await pool.run([index(2)]);
+    expect(Array.from(ok!.data as Float32Array)).toEqual([30]);
   });
 
   it('close() lets in-flight runs finish, then refuses new runs', async () => {
