@@ -11,6 +11,7 @@ import { rateLimit } from './middleware/rate-limit/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { securityHeaders } from './middleware/security-headers/index.ts';
 import { usage } from './middleware/usage/index.ts';
+import { allowedMethodsOf } from './routes/allowed-methods.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { Services } from './services.ts';
 
@@ -109,12 +110,25 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
 
   registerRoutes(app, services);
 
-  app.notFound((c) =>
-    toErrorResponse(
-      new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
+  const allowedMethods = allowedMethodsOf(() => app.routes);
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) {
+      return toErrorResponse(
+        new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
+        c.get('requestId'),
+      );
+    }
+    const response = toErrorResponse(
+      new AppError(
+        'METHOD_NOT_ALLOWED',
+        `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(', ')}`,
+      ),
       c.get('requestId'),
-    ),
-  );
+    );
+    response.headers.set('allow', allowed.join(', '));
+    return response;
+  });
   app.onError((err, c) => {
     let error: unknown = err;
     if (!isAppError(err) && err instanceof HTTPException) {

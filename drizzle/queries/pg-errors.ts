@@ -15,3 +15,20 @@ export function pgErrorCode(err: unknown): string | undefined {
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 export const CHECK_VIOLATION = '23514';
+
+/**
+ * Postgres's own message for a data exception (SQLSTATE class 22: a NUL byte in text, a malformed uuid or
+ * timestamp, a number out of range), which only a value sent by the caller can cause here; undefined for any
+ * other error. The message comes from the server's error, never from drizzle's wrapper around it.
+ */
+export function pgDataException(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return code.startsWith('22') && typeof message === 'string' ? message : undefined;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,4 +1,5 @@
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
+import { pgDataException } from '../../../drizzle/queries/pg-errors.ts';
 import { findTenantById, findTenantByName } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import type { DatabaseHandle } from '../../../shared/db/client.ts';
@@ -28,7 +29,9 @@ export function actorOf(auth: AuthContext): string {
 
 /**
  * Runs `fn` with the database. A missing database or one that cannot be reached is a 503 naming Postgres;
- * `AppError`s from the queries (validation, conflicts) pass through unchanged.
+ * `AppError`s from the queries (validation, conflicts) pass through unchanged. A value Postgres refuses as data
+ * (a NUL byte in a name, say) is the request's fault: 400, not a 503 that would send the caller to retry and
+ * tell the operator Postgres is down.
  */
 export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle) => Promise<T>): Promise<T> {
   const source = c.get('services').database;
@@ -39,6 +42,11 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
     return await source.use(fn);
   } catch (err) {
     if (isAppError(err)) throw err;
+    const refused = pgDataException(err);
+    if (refused !== undefined) {
+      c.get('logger').warn({ reason: refused }, 'admin request refused by Postgres as data');
+      throw new AppError('INVALID_REQUEST', `a value in the request cannot be stored: ${refused}`);
+    }
     c.get('logger').error({ err }, 'admin database operation failed');
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'Postgres request failed', {
       cause: err,

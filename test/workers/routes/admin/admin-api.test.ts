@@ -48,6 +48,22 @@ describe('admin API against Postgres', () => {
     expect(list.tenants.map((x: { name: string }) => x.name)).toContain('acme');
   });
 
+  it('answers 400, not 503, when Postgres refuses a value from the request as data (a NUL byte)', async () => {
+    await createTenant('nul-co');
+    const revoke = await t.request('/admin/v1/tenants/nul-co/keys/%00/revoke', {
+      method: 'POST',
+      headers: operator(),
+    });
+    expect(revoke.status).toBe(400);
+    expect(await json(revoke)).toMatchObject({
+      code: 'INVALID_REQUEST',
+      error: expect.stringContaining('cannot be stored'),
+    });
+    const named = await createKey('nul-co', { name: 'ci\u0000' });
+    expect(named.status).toBeLessThan(500);
+    expect(named.status).toBeGreaterThanOrEqual(400);
+  });
+
   it('validates bodies with messages naming the field, as 400 JSON', async () => {
     const res = await t.request('/admin/v1/tenants', {
       method: 'POST',
