@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DbEdge, inferWith, operator, startDbEdge } from './db-fixture.ts';
 import { inferBody } from './edge-fixture.ts';
+import { type RedisFixture, startRedisFixture } from './redis-fixture.ts';
 
 /**
  * R5 at the edge: seeded random requests over every route (public and admin), with hostile paths, query strings,
@@ -286,18 +287,19 @@ function randomRequest(r: () => number, keys: { tenant: string; revoked: string;
   return { method, path, headers, body };
 }
 
-let t: DbEdge;
-let tenantKey: string;
-let revokedKey: string;
-let tenantPrefix: string;
+interface FuzzEdge {
+  t: DbEdge;
+  keys: { tenant: string; revoked: string; prefix: string };
+}
 
-beforeAll(async () => {
+async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
   // Limits high enough that the run explores the routes instead of meeting 429 after the first few refusals
   // (every request here comes from one address); the limits themselves are pinned in their own tests.
-  t = await startDbEdge({
+  const t = await startDbEdge({
     USAGE_BATCH_SIZE: '1',
     RATE_LIMIT_IP_PER_MINUTE: '100000',
     RATE_LIMIT_IP_BURST: '100000',
+    ...env,
   });
   const created = await t.request('/admin/v1/tenants', {
     method: 'POST',
@@ -314,21 +316,17 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     return (await res.json()) as { key: string; record: { prefix: string } };
   };
-  tenantKey = (await key()).key;
+  const tenant = (await key()).key;
   // Revoke and rotate calls aim at a key of their own, so the one the run authenticates with stays valid.
-  tenantPrefix = (await key()).record.prefix;
+  const prefix = (await key()).record.prefix;
   const revoked = await key();
-  revokedKey = revoked.key;
   const res = await t.request(`/admin/v1/tenants/fuzz-co/keys/${revoked.record.prefix}/revoke`, {
     method: 'POST',
     headers: operator(),
   });
   expect(res.status).toBe(200);
-}, 60_000);
-
-afterAll(async () => {
-  await t?.close();
-});
+  return { t, keys: { tenant, revoked: revoked.key, prefix } };
+}
 
 function describeSent(s: Sent): string {
   const body =
@@ -340,38 +338,69 @@ function describeSent(s: Sent): string {
   return `${s.method} ${s.path.slice(0, 200)} ${JSON.stringify(s.headers).slice(0, 300)} ${body}`;
 }
 
-describe('the edge under hostile input', () => {
-  it('answers 3,000 seeded random requests over every route below 500, errors as JSON, and keeps serving', async () => {
-    const r = rng(Number(process.env.FUZZ_SEED ?? 20261129));
-    const statuses = new Map<number, number>();
-    for (let i = 0; i < 3000; i++) {
-      const sent = randomRequest(r, { tenant: tenantKey, revoked: revokedKey, prefix: tenantPrefix });
-      let init: RequestInit;
-      try {
-        init = { method: sent.method, headers: sent.headers, body: sent.body as BodyInit | undefined };
-        new Request('http://edge.test/', init);
-      } catch {
-        // A header value fetch itself refuses never reaches a server: skip it.
-        continue;
-      }
-      const res = await t.request(sent.path, init);
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      const where = `request ${i}: ${describeSent(sent)} → ${res.status}`;
-      if (res.status >= 500) expect.fail(`${where}: ${await res.text()}`);
-      if (res.status >= 400 && sent.method !== 'HEAD') {
-        expect(res.headers.get('content-type'), where).toMatch(/^application\/json/);
-        const body = (await res.json()) as { error?: unknown; code?: unknown };
-        expect(typeof body.error, where).toBe('string');
-        expect(typeof body.code, where).toBe('string');
-      } else {
-        await res.arrayBuffer();
-      }
+/** Sends `count` seeded random requests; fails on the first 5xx or non-JSON error, naming the request. */
+async function fuzz({ t, keys }: FuzzEdge, count: number): Promise<void> {
+  const r = rng(Number(process.env.FUZZ_SEED ?? 20261129));
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const sent = randomRequest(r, keys);
+    let init: RequestInit;
+    try {
+      init = { method: sent.method, headers: sent.headers, body: sent.body as BodyInit | undefined };
+      new Request('http://edge.test/', init);
+    } catch {
+      // A header value fetch itself refuses never reaches a server: skip it.
+      continue;
     }
-    await t.settle();
-    // The run reached past the front door: successes, auth refusals, validation errors and unknown routes.
-    for (const status of [200, 400, 401, 403, 404, 405, 415])
-      expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
-    expect((await t.request('/v2/models/ocr-cls/infer', inferWith(tenantKey))).status).toBe(200);
-    expect((await t.request('/admin/v1/tenants', { headers: operator() })).status).toBe(200);
+    const res = await t.request(sent.path, init);
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    const where = `request ${i}: ${describeSent(sent)} → ${res.status}`;
+    if (res.status >= 500) expect.fail(`${where}: ${await res.text()}`);
+    if (res.status >= 400 && sent.method !== 'HEAD') {
+      expect(res.headers.get('content-type'), where).toMatch(/^application\/json/);
+      const body = (await res.json()) as { error?: unknown; code?: unknown };
+      expect(typeof body.error, where).toBe('string');
+      expect(typeof body.code, where).toBe('string');
+    } else {
+      await res.arrayBuffer();
+    }
+  }
+  await t.settle();
+  // The run reached past the front door: successes, auth refusals, validation errors and unknown routes.
+  for (const status of [200, 400, 401, 403, 404, 405, 415])
+    expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+  expect((await t.request('/v2/models/ocr-cls/infer', inferWith(keys.tenant))).status).toBe(200);
+  expect((await t.request('/admin/v1/tenants', { headers: operator() })).status).toBe(200);
+}
+
+describe('the edge under hostile input, in-memory stores', () => {
+  let edge: FuzzEdge;
+  beforeAll(async () => {
+    edge = await startFuzzEdge({});
+  }, 60_000);
+  afterAll(async () => {
+    await edge?.t.close();
+  });
+
+  it('answers 3,000 seeded random requests over every route below 500, errors as JSON, and keeps serving', async () => {
+    await fuzz(edge, 3000);
+  }, 120_000);
+});
+
+describe('the edge under hostile input, Redis stores through the Upstash bridge', () => {
+  let edge: FuzzEdge;
+  let redis: RedisFixture;
+  beforeAll(async () => {
+    // A logical database of its own: 1,500 usage events would crowd other suites' reads of the shared stream.
+    redis = await startRedisFixture(`${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/15`);
+    edge = await startFuzzEdge(redis.env);
+  }, 60_000);
+  afterAll(async () => {
+    await edge?.t.close();
+    await redis?.close(['aiserve:*']);
+  });
+
+  it('answers 1,500 seeded random requests below 500 with Redis behind auth, limits and the cache', async () => {
+    await fuzz(edge, 1500);
   }, 120_000);
 });

@@ -20,10 +20,11 @@ export interface RedisFixture {
   close(patterns: string[]): Promise<void>;
 }
 
-export async function startRedisFixture(): Promise<RedisFixture> {
+/** `redisUrl`: another logical database, for a suite whose volume would crowd the shared usage stream. */
+export async function startRedisFixture(redisUrl = EDGE_TEST_REDIS_URL): Promise<RedisFixture> {
   const token = randomBytes(16).toString('hex');
-  const bridge = await startUpstashBridge({ redisUrl: EDGE_TEST_REDIS_URL, token });
-  const admin = new IORedis(EDGE_TEST_REDIS_URL);
+  const bridge = await startUpstashBridge({ redisUrl, token });
+  const admin = new IORedis(redisUrl);
   return {
     bridge,
     admin,
