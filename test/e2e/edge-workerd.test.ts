@@ -13,6 +13,13 @@ import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { createDatabase } from '../../shared/db/client.ts';
+import {
+  checkEdgeAnswer,
+  describeSent,
+  fetchRefuses,
+  randomEdgeRequest,
+  rng,
+} from '../support/hostile-edge-requests.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 
 /**
@@ -288,6 +295,38 @@ describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache AP
       expect(((await res.json()) as { error?: string }).error).toBeTruthy();
     }
   });
+
+  it('answers 300 seeded random requests over every route below 500 with JSON errors', async () => {
+    const { key } = await tenantKey(
+      'fuzz-co',
+      {},
+      { plan: 'enterprise', requestsPerMinute: 100_000, burst: 100_000 },
+    );
+    const target = await call('/admin/v1/tenants/fuzz-co/keys', {
+      method: 'POST',
+      headers: operator,
+      body: '{}',
+    });
+    expect(target.status).toBe(201);
+    const { record } = (await target.json()) as { record: { prefix: string } };
+    const keys = { tenant: key, revoked: key, prefix: record.prefix, operator: operator.authorization };
+    const r = rng(Number(process.env.FUZZ_SEED ?? 20261129));
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 300; i++) {
+      const sent = randomEdgeRequest(r, keys, { validCredentialsOnly: true });
+      if (fetchRefuses(sent, { overHttp: true })) continue;
+      const res = await call(sent.path, {
+        method: sent.method,
+        headers: sent.headers,
+        body: sent.body as BodyInit | undefined,
+      });
+      const status = await checkEdgeAnswer(res, sent, `request ${i}: ${describeSent(sent)}`);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    for (const status of [200, 400, 404])
+      expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+    expect((await call('/v2/models/m/infer', infer(key, [3]))).status).toBe(200);
+  }, 120_000);
 
   it('never leaves a request waiting on another request’s I/O (workerd would cancel it as hung)', async () => {
     // Quick sequential answers are where cross-request batching of usage events used to leave one waiting.

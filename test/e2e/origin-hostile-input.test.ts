@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
 import type { Tensor } from '../../origin/protocol/tensor.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';
+import { rng } from '../support/hostile-edge-requests.ts';
 import { type Harness, makeRepository, startHarness } from './origin-harness.ts';
 
 /**
@@ -10,17 +11,6 @@ import { type Harness, makeRepository, startHarness } from './origin-harness.ts'
  * methods and headers, over real HTTP with signatures. No answer may be a 5xx, every error is the JSON error
  * body, and the models still answer correctly afterwards. FUZZ_SEED=<n> runs another sequence.
  */
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OTHER_DATATYPES: Datatype[] = ['FP16', 'FP64', 'INT64', 'INT32', 'UINT8', 'BOOL', 'BYTES'];
 
