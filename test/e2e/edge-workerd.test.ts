@@ -18,8 +18,8 @@ import {
   describeSent,
   fetchRefuses,
   randomEdgeRequest,
-  rng,
 } from '../support/hostile-edge-requests.ts';
+import { rng } from '../support/seeded-random.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 
 /**

@@ -20,18 +20,6 @@ export const VALID_INFER_BODY = JSON.stringify({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }],
 });
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Pick = <T>(xs: readonly T[]) => T;
 
 /** Route templates with the method each serves ('*' for paths that serve none). */

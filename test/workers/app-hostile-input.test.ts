@@ -5,8 +5,8 @@ import {
   type EdgeCredentials,
   fetchRefuses,
   randomEdgeRequest,
-  rng,
 } from '../support/hostile-edge-requests.ts';
+import { rng } from '../support/seeded-random.ts';
 import { type DbEdge, inferWith, operator, startDbEdge } from './db-fixture.ts';
 import { type RedisFixture, startRedisFixture } from './redis-fixture.ts';
 

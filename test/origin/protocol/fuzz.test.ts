@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeInferRequest } from '../../../origin/protocol/json-codec.ts';
 import { AppError } from '../../../shared/errors/index.ts';
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../support/seeded-random.ts';
 
 const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64'];
 const MORE = ['FP16', 'FP32', 'FP64', 'BYTES', 'BF16', 'FP8', '', 7, null];
