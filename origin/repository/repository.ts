@@ -101,6 +101,28 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** Triton's load request options. */
+export interface LoadOptions {
+  /**
+   * `parameters.config` of the load request, parsed: a model config used instead of `<model>/config.json` for
+   * this load (Triton's override). A later load without it reads the file again.
+   */
+  config?: unknown;
+}
+
+/**
+ * A model is a directory directly under the repository root: a name that could leave it (`..`, a slash) or that
+ * the file system cannot hold (NUL) is refused before any path is built from it.
+ */
+function checkModelName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new AppError(
+      'INVALID_REQUEST',
+      `${JSON.stringify(name)} is not a model name: a model is one directory of the repository (no '/', '\\' or '..')`,
+    );
+  }
+}
+
 export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
   readonly root: string;
   readonly #execution: ExecutionOptions;
@@ -189,12 +211,22 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
    * Loads (or atomically reloads) the versions of `name` that its version_policy selects. Throws AppError:
    * MODEL_NOT_FOUND when there is no such model directory, MODEL_LOAD_FAILED naming the file otherwise.
    */
-  load(name: string): Promise<void> {
-    return this.#withLock(name, () => this.#load(name));
+  load(name: string, options: LoadOptions = {}): Promise<void> {
+    try {
+      checkModelName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#withLock(name, () => this.#load(name, options));
   }
 
   /** Unloads every version of `name`: UNLOADING (get() → MODEL_NOT_READY), runtime.close(), pool.close(). */
   unload(name: string): Promise<void> {
+    try {
+      checkModelName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#withLock(name, async () => {
       const record = this.#models.get(name);
       if (!record) {
@@ -361,7 +393,19 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
   async #readConfig(
     name: string,
     dir: string,
+    override: unknown,
   ): Promise<{ config: ModelConfig; configPath: string | undefined }> {
+    if (override !== undefined) {
+      const label = `the load request's 'config' parameter for '${name}'`;
+      const config = parseModelConfig(override, label);
+      if (config.name !== undefined && config.name !== name) {
+        throw new AppError(
+          'MODEL_LOAD_FAILED',
+          `invalid model config ${label}: name '${config.name}' does not match the model '${name}'`,
+        );
+      }
+      return { config, configPath: label };
+    }
     const configPath = join(dir, 'config.json');
     let text: string;
     try {
@@ -391,7 +435,7 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
     return { config, configPath };
   }
 
-  async #load(name: string): Promise<void> {
+  async #load(name: string, options: LoadOptions): Promise<void> {
     const record = this.#record(name);
     const dir = join(this.root, name);
     if (!(await isDirectory(dir))) {
@@ -404,7 +448,7 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
     let configPath: string | undefined;
     let selected: number[];
     try {
-      ({ config, configPath } = await this.#readConfig(name, dir));
+      ({ config, configPath } = await this.#readConfig(name, dir, options.config));
       const versions = await this.#diskVersions(dir);
       if (versions.length === 0) {
         throw new AppError('MODEL_LOAD_FAILED', `model '${name}' has no version directories in ${dir}`);

@@ -18,6 +18,7 @@ import { schedulingParameters } from '../serving/served-model.ts';
 import { type BodyVariables, readBody } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { ModelRegistry } from './ports.ts';
+import { parseLoadBody, parseUnloadBody } from './repository-control.ts';
 import { type RequestContextVariables, requestContext } from './request-context.ts';
 import { methodNotAllowed } from './route-table.ts';
 import { TurnBudget } from './turn-budget.ts';
@@ -230,8 +231,12 @@ export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {
       );
     }
     const name = c.req.param('model')!;
-    if (action === 'load') await registry.load(name);
-    else await registry.unload(name);
+    const text = new TextDecoder().decode(await readBody(c, deps.maxBodyBytes));
+    if (action === 'load') await registry.load(name, parseLoadBody(text));
+    else {
+      parseUnloadBody(text);
+      await registry.unload(name);
+    }
     return c.json({});
   };
   app.post('/v2/repository/models/:model/load', control('load'));

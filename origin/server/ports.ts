@@ -1,3 +1,4 @@
+import type { LoadOptions } from '../repository/repository.ts';
 import type { ServedModel } from '../serving/served-model.ts';
 
 /** One row of `POST /v2/repository/index`, in Triton's shape. */
@@ -17,6 +18,6 @@ export interface ModelRegistry {
   /** Throws MODEL_NOT_FOUND when the model is not in the repository at all. */
   describe(name: string): { versions: string[]; platform: string };
   index(options?: { readyOnly?: boolean }): Promise<RepositoryIndexEntry[]>;
-  load(name: string): Promise<void>;
+  load(name: string, options?: LoadOptions): Promise<void>;
   unload(name: string): Promise<void>;
 }

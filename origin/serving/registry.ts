@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { OriginMetrics, PendingCount } from '../observability/metrics.ts';
 import type { ModelDefinition } from '../repository/definition.ts';
-import type { ModelRepository } from '../repository/repository.ts';
+import type { LoadOptions, ModelRepository } from '../repository/repository.ts';
 import type { ModelRegistry, RepositoryIndexEntry } from '../server/ports.ts';
 import { type ModelSignatureView, ServedModel, type TensorRunner } from './served-model.ts';
 
@@ -54,8 +54,8 @@ export class RepositoryRegistry implements ModelRegistry {
     return options.readyOnly ? out.filter((r) => r.state === 'READY') : out;
   }
 
-  load(name: string): Promise<void> {
-    return this.#repo.load(name);
+  load(name: string, options?: LoadOptions): Promise<void> {
+    return this.#repo.load(name, options);
   }
 
   unload(name: string): Promise<void> {

@@ -86,6 +86,46 @@ describe('model repository over HTTP', () => {
     expect(((await corrupt.json()) as { error: string }).error).toContain('model.onnx');
   });
 
+  it('explicit load takes a config override, refuses file uploads and names outside the repository', async () => {
+    h = await startHarness(
+      { MODEL_CONTROL_MODE: 'explicit', LOAD_MODELS: 'ocr-det' },
+      await makeRepository(),
+    );
+    const load = (body?: string, name = 'ocr-cls') =>
+      h!.call('POST', `/v2/repository/models/${name}/load`, body === undefined ? {} : { body });
+    const config = { max_batch_size: 2, input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [3, 48, 192] }] };
+    const res = await load(JSON.stringify({ parameters: { config: JSON.stringify(config) } }));
+    expect(res.status, await res.clone().text()).toBe(200);
+    const batchOf = (n: number) =>
+      encodeInferRequest({
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [n, 3, 48, 192], data: new Float32Array(n * 3 * 48 * 192) },
+        ],
+      });
+    const four = batchOf(4);
+    const refused = await h.call('POST', '/v2/models/ocr-cls/infer', {
+      body: four.body as string,
+      headers: four.headers,
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/max_batch_size|2/);
+    const two = batchOf(2);
+    expect(
+      (await h.call('POST', '/v2/models/ocr-cls/infer', { body: two.body as string, headers: two.headers }))
+        .status,
+    ).toBe(200);
+
+    const file = await load(JSON.stringify({ parameters: { 'file:1/model.onnx': 'AAAA' } }));
+    expect(file.status).toBe(400);
+    expect(((await file.json()) as { error: string }).error).toContain('not supported');
+    const badConfig = await load(JSON.stringify({ parameters: { config: '{"max_batch_size": "x"}' } }));
+    expect(badConfig.status).toBe(400);
+    expect(((await badConfig.json()) as { error: string }).error).toContain("'config' parameter");
+    const outside = await load(undefined, '..%2F..%2Fetc');
+    expect(outside.status).toBe(400);
+    expect(((await outside.json()) as { error: string }).error).toContain('is not a model name');
+  });
+
   it('a full queue sheds load at once with 503 and Retry-After', async () => {
     const repo = await makeRepository(async (dir) => {
       await mkdir(join(dir, 'det-tight', '1'), { recursive: true });

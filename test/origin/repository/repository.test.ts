@@ -289,6 +289,53 @@ describe('ModelRepository reload', () => {
   });
 });
 
+describe('ModelRepository load with a config override (Triton parameters.config)', () => {
+  it('loads with the given config instead of config.json, and reads the file again on the next plain load', async () => {
+    await temp.writeModel('m', 1, addOneModel());
+    await temp.writeConfig('m', { max_batch_size: 8 });
+    const { repo } = createRepo();
+    await repo.load('m', { config: { max_batch_size: 2, instance_group: [{ count: 2, kind: 'KIND_CPU' }] } });
+    const overridden = repo.get('m');
+    expect(overridden.definition.maxBatchSize).toBe(2);
+    expect(overridden.pool.size).toBe(2);
+    await repo.load('m');
+    expect(repo.get('m').definition.maxBatchSize).toBe(8);
+    expect(repo.get('m').pool.size).toBe(1);
+  });
+
+  it('refuses an invalid override naming the parameter, and the loaded version keeps serving', async () => {
+    await temp.writeModel('m', 1, addOneModel());
+    const { repo } = createRepo();
+    await repo.load('m');
+    const before = repo.get('m');
+    const err = await catchError(() => repo.load('m', { config: { max_batch_size: 'lots' } }));
+    expect(err).toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+      message: expect.stringContaining("the load request's 'config' parameter for 'm'"),
+    });
+    expect(await catchError(() => repo.load('m', { config: { name: 'other' } }))).toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+      message: expect.stringContaining("name 'other' does not match the model 'm'"),
+    });
+    expect(repo.get('m')).toBe(before);
+  });
+});
+
+describe('ModelRepository model names', () => {
+  it('refuses names that are not one directory of the repository before touching the file system', async () => {
+    await temp.writeModel('m', 1, addOneModel());
+    const { repo } = createRepo();
+    for (const name of ['..', '.', '', '../m', 'a/b', 'a\\b', 'm\u0000']) {
+      expect(await catchError(() => repo.load(name)), JSON.stringify(name)).toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('is not a model name'),
+      });
+      expect(await catchError(() => repo.unload(name))).toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+    expect((await repo.index()).map((row) => row.name)).toEqual(['m']);
+  });
+});
+
 describe('ModelRepository versions', () => {
   beforeEach(async () => {
     for (const v of [1, 2, 3]) await temp.writeModel('m', v, addOneModel());
