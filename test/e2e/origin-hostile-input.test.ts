@@ -108,7 +108,11 @@ function junkRequest(r: () => number): Sent {
     '/v2/models/ocr-cls/infer',
     '/v2/repository/index',
     '/v2/repository/models/ocr-cls/load',
+    '/v2/repository/models/ocr-cls/unload',
+    '/v2/repository/models/ocr-det/load',
+    '/v2/repository/models/nope/unload',
     '/v2/repository/models/..%2F..%2Fetc/load',
+    '/v2/repository/models/%00/unload',
     '/metrics',
     '/nothing',
   ]);
@@ -121,14 +125,35 @@ function junkRequest(r: () => number): Sent {
   const body =
     method === 'GET'
       ? undefined
-      : pick(['', '{', '[]', 'null', '{"ready":"yes"}', '{"inputs":[{"name":"x"}]}', '{"inputs":7}']);
+      : pick([
+          '',
+          '{',
+          '[]',
+          'null',
+          '{"ready":"yes"}',
+          '{"inputs":[{"name":"x"}]}',
+          '{"inputs":7}',
+          '{"parameters":{"config":"{\\"max_batch_size\\":4}"}}',
+          '{"parameters":{"config":"{\\"max_batch_size\\":\\"x\\"}"}}',
+          '{"parameters":{"config":{}}}',
+          '{"parameters":{"file:1/model.onnx":"AAAA"}}',
+          '{"parameters":{"unload_dependents":"no"}}',
+        ]);
   return { method, path, headers, body };
 }
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ MAX_BODY_BYTES: String(4 * 1024 * 1024) }, await makeRepository());
+  // Explicit model control, so the random load and unload requests really load and unload.
+  h = await startHarness(
+    {
+      MAX_BODY_BYTES: String(4 * 1024 * 1024),
+      MODEL_CONTROL_MODE: 'explicit',
+      LOAD_MODELS: 'ocr-cls,ocr-det',
+    },
+    await makeRepository(),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -157,6 +182,10 @@ describe('the origin under hostile input', () => {
     }
     for (const status of [200, 400, 404])
       expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+    // The run may have unloaded them or loaded them with another config: load both from their files again.
+    for (const model of ['ocr-cls', 'ocr-det']) {
+      expect((await h.call('POST', `/v2/repository/models/${model}/load`)).status).toBe(200);
+    }
     const det = await h.call('POST', '/v2/models/ocr-det/infer', {
       body: JSON.stringify({
         inputs: [
