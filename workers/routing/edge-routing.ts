@@ -102,6 +102,8 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
     fetch: deps.fetch,
     random: deps.random,
     onAttempt: (event) => {
+      // A request's own deadline ending is the client's choice, not an origin failure worth a warning.
+      if (event.outcome.kind === 'deadline') return;
       if (event.outcome.kind !== 'response' || event.outcome.status >= 500) {
         logger.warn({ ...event }, 'origin attempt failed');
       }

@@ -85,6 +85,13 @@ export interface OriginClientOptions {
   onAttempt?: (event: AttemptEvent) => void;
 }
 
+const FAILURE_WORDS = {
+  transport: 'connection failed',
+  timeout: 'timeout',
+  deadline: "the request's deadline ended",
+  'breaker-open': 'breaker-open',
+} as const;
+
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
@@ -97,9 +104,21 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 type Attempt =
-  | { kind: 'response'; status: number; response: OriginResponse }
+  | { kind: 'response'; status: number; code?: string; response: OriginResponse }
   | { kind: 'transport' }
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  | { kind: 'deadline' };
+
+/** The `code` of a platform JSON error body, read only for the statuses whose meaning depends on it. */
+function errorCodeOf(status: number, body: Uint8Array): string | undefined {
+  if (status !== 504 || body.byteLength > 4096) return undefined;
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { code?: unknown };
+    return typeof parsed.code === 'string' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Sends requests to the origin fleet: picks an origin (P2C, breaker-aware), signs the request with
@@ -153,13 +172,13 @@ export class OriginClient {
       const started = Date.now();
       const result = await breakers.execute(origin.id, () => this.#attempt(origin, request, attempt));
       const outcome: AttemptOutcome =
-        result.kind === 'response' ? { kind: 'response', status: result.status } : result;
+        result.kind === 'response' ? { kind: 'response', status: result.status, code: result.code } : result;
       this.#options.onAttempt?.({ originId: origin.id, attempt, outcome, durationMs: Date.now() - started });
       if (result.kind === 'response') {
         lastResponse = result.response;
         failures.push(`${origin.id}: HTTP ${result.status}`);
       } else {
-        failures.push(`${origin.id}: ${result.kind === 'transport' ? 'connection failed' : result.kind}`);
+        failures.push(`${origin.id}: ${FAILURE_WORDS[result.kind]}`);
       }
       const plan = planRetry({
         attemptsMade: attempt,
@@ -212,7 +231,9 @@ export class OriginClient {
       });
       for (const [k, v] of Object.entries(signed)) headers.set(k, v);
     }
-    const { signal: timeoutSignal } = request.deadline.attemptSignal(this.#options.attemptTimeoutMs);
+    const { signal: timeoutSignal, cappedByAttempt } = request.deadline.attemptSignal(
+      this.#options.attemptTimeoutMs,
+    );
     const signal = request.signal ? AbortSignal.any([timeoutSignal, request.signal]) : timeoutSignal;
     this.#inflight.set(origin.id, (this.#inflight.get(origin.id) ?? 0) + 1);
     try {
@@ -232,11 +253,13 @@ export class OriginClient {
       return {
         kind: 'response',
         status: response.status,
+        code: errorCodeOf(response.status, body),
         response: { status: response.status, headers: out, body, originId: origin.id, attempts: attempt },
       };
     } catch {
       if (request.signal?.aborted) throw new AppError('INVALID_REQUEST', 'the client closed the request');
-      if (timeoutSignal.aborted) return { kind: 'timeout' };
+      // The cap is ours (the origin took too long); the request's own deadline is the client's choice.
+      if (timeoutSignal.aborted) return cappedByAttempt ? { kind: 'timeout' } : { kind: 'deadline' };
       // fetch rejects with a TypeError for refused, reset and lost connections (Node and workerd alike);
       // whatever the runtime's wording, the origin did not answer.
       return { kind: 'transport' };

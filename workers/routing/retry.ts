@@ -23,28 +23,42 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 
 /** What one attempt against one origin came to. */
 export type AttemptOutcome =
-  | { kind: 'response'; status: number }
+  /** `code`: the platform's error code when the body is its JSON error (an origin's own 504, say). */
+  | { kind: 'response'; status: number; code?: string }
   /** Connection refused, reset or lost, before or during the response. */
   | { kind: 'transport' }
   /** The per-attempt time cap passed while the request's deadline still had time. */
   | { kind: 'timeout' }
+  /**
+   * The request's own deadline ended during the attempt. A client may ask for any deadline, so this says
+   * nothing about the origin.
+   */
+  | { kind: 'deadline' }
   /** The origin's breaker opened between picking it and calling it. */
   | { kind: 'breaker-open' };
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-/** Connect errors, 502/503/504 and an origin's 429; never a 4xx that describes the request itself. */
+/**
+ * Connect errors, 502/503/504 and an origin's 429; never a 4xx that describes the request itself, nor a request
+ * whose deadline is over.
+ */
 export function isRetryableOutcome(outcome: AttemptOutcome): boolean {
+  if (outcome.kind === 'deadline') return false;
   return outcome.kind !== 'response' || RETRYABLE_STATUS.has(outcome.status);
 }
 
 /**
  * What trips an origin's breaker: it is unreachable, hangs, or fails. 503 (queue full, draining) and 429 are
- * the origin shedding load on purpose and 4xx are the caller's fault, so none of those count.
+ * the origin shedding load on purpose and 4xx are the caller's fault, so none of those count. Neither do the
+ * request's own deadline ending mid-attempt, nor an origin's 504 DEADLINE_EXCEEDED (a request that waited in
+ * its queue past the timeout it was given): any client can cause those at will, and if they counted, one
+ * client sending 1 ms deadlines could open every origin's breaker for everybody.
  */
 export function countsAsBreakerFailure(outcome: AttemptOutcome): boolean {
   if (outcome.kind === 'transport' || outcome.kind === 'timeout') return true;
-  return outcome.kind === 'response' && outcome.status >= 500 && outcome.status !== 503;
+  if (outcome.kind !== 'response' || outcome.status < 500 || outcome.status === 503) return false;
+  return !(outcome.status === 504 && outcome.code === 'DEADLINE_EXCEEDED');
 }
 
 /** Full jitter (AWS architecture blog): uniform in [0, min(max, base·2^(retry−1))). `retry` counts from 1. */

@@ -187,6 +187,42 @@ describe('OriginClient', () => {
     expect(b.seen.length).toBe(5);
   });
 
+  it('does not count a request whose own short deadline ended mid-attempt against the origin’s breaker', async () => {
+    // A client can ask for a 1 ms deadline: the origin is fine, the budget was the client's choice.
+    const slow = await fake('slow', { kind: 'hang' });
+    const breakers = new BreakerRegistry({ consecutiveFailures: 2, halfOpenAfterMs: 60_000 });
+    const c = client([record(slow)], { breakers });
+    for (let i = 0; i < 4; i++) {
+      const err = await c.send(request({ deadline: new Deadline(30) })).catch((e: unknown) => e);
+      expect((err as AppError).code).toBe('DEADLINE_EXCEEDED');
+    }
+    expect(breakers.state('slow')).toBe('closed');
+  });
+
+  it('still counts the attempt cap passing while the request had time left (a hung origin)', async () => {
+    const hung = await fake('hung', { kind: 'hang' });
+    const breakers = new BreakerRegistry({ consecutiveFailures: 2, halfOpenAfterMs: 60_000 });
+    const c = client([record(hung)], { breakers, attemptTimeoutMs: 30 });
+    for (let i = 0; i < 2; i++) await c.send(request()).catch(() => undefined);
+    expect(breakers.state('hung')).toBe('open');
+  });
+
+  it('does not count an origin’s 504 DEADLINE_EXCEEDED (a queue timeout the request set) against its breaker', async () => {
+    const body = JSON.stringify({
+      error: 'request timed out after 1µs in the queue',
+      code: 'DEADLINE_EXCEEDED',
+    });
+    const a = await fake('a', { kind: 'status', status: 504, body });
+    const breakers = new BreakerRegistry({ consecutiveFailures: 2, halfOpenAfterMs: 60_000 });
+    const c = client([record(a)], { breakers });
+    for (let i = 0; i < 4; i++) expect((await c.send(request())).status).toBe(504);
+    expect(breakers.state('a')).toBe('closed');
+    // A 504 without that body (say, a proxy in front of the origin giving up) still counts.
+    a.behave({ kind: 'status', status: 504, body: '<html>gateway timeout</html>' });
+    for (let i = 0; i < 2; i++) await c.send(request()).catch(() => undefined);
+    expect(breakers.state('a')).toBe('open');
+  });
+
   it('reports NO_HEALTHY_ORIGIN with the cooldown as Retry-After when every breaker is open', async () => {
     const a = await fake('a', { kind: 'reset' });
     const breakers = new BreakerRegistry({ consecutiveFailures: 1, halfOpenAfterMs: 30_000 });

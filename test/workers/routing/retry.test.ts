@@ -78,4 +78,16 @@ describe('retry policy', () => {
     expect(countsAsBreakerFailure({ kind: 'response', status: 429 })).toBe(false);
     expect(countsAsBreakerFailure({ kind: 'response', status: 404 })).toBe(false);
   });
+
+  it('counts nothing a client can cause at will: its own deadline ending, an origin queue timeout it set', () => {
+    expect(countsAsBreakerFailure({ kind: 'deadline' })).toBe(false);
+    expect(countsAsBreakerFailure({ kind: 'response', status: 504, code: 'DEADLINE_EXCEEDED' })).toBe(false);
+    expect(countsAsBreakerFailure({ kind: 'response', status: 504 })).toBe(true);
+    expect(countsAsBreakerFailure({ kind: 'response', status: 500, code: 'INFERENCE_FAILED' })).toBe(true);
+  });
+
+  it('never retries once the request’s own deadline has ended', () => {
+    expect(isRetryableOutcome({ kind: 'deadline' })).toBe(false);
+    expect(isRetryableOutcome({ kind: 'response', status: 504, code: 'DEADLINE_EXCEEDED' })).toBe(true);
+  });
 });

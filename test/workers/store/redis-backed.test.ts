@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE_STREAM, usageEventSchema } from '../../../shared/usage/event.ts';
 import type { CacheLookupStarter } from '../../../workers/env.ts';
 import type { Services } from '../../../workers/services.ts';
@@ -10,9 +10,14 @@ import { type RedisFixture, startRedisFixture } from '../redis-fixture.ts';
 let r: RedisFixture;
 const prefixes: string[] = [];
 const streamIds: string[] = [];
+/** Edges of the running test: their background work (usage XADDs) must end before the next test counts. */
+const edges: Array<{ settle(): Promise<void> }> = [];
 
 beforeAll(async () => {
   r = await startRedisFixture();
+});
+afterEach(async () => {
+  await Promise.all(edges.splice(0).map((e) => e.settle()));
 });
 afterAll(async () => {
   if (streamIds.length > 0) await r.admin.xdel(USAGE_STREAM, ...streamIds);
@@ -29,6 +34,7 @@ async function redisEdge(data: MemoryData, services: Partial<Services> = {}) {
   const redis = r.client();
   // Real clock: the Upstash limiter computes refills from Date.now on the Redis side of the script.
   const edge = await testEdge({ data, env: { LOG_LEVEL: 'silent', ...r.env }, redis, services });
+  edges.push(edge);
   return { ...edge, redis };
 }
 
