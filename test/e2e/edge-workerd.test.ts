@@ -235,6 +235,39 @@ describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache AP
     }
   });
 
+  it('answers coalesced followers when the client of the request they joined goes away', async () => {
+    const { key } = await tenantKey('leaver-co');
+    await (await call('/v2/models/m/infer', infer(key, [1, 2, 3]))).text();
+    origin.setInferDelay(800);
+    const outputBefore = edgeOutput.length;
+    const callsBefore = origin.inferCalls();
+    try {
+      const gone = new AbortController();
+      const leader = call('/v2/models/m/infer', { ...infer(key, [9, 8, 7]), signal: gone.signal }).catch(
+        (err: unknown) => err,
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      const followers = Promise.all(
+        Array.from({ length: 3 }, () => call('/v2/models/m/infer', infer(key, [9, 8, 7]))),
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      gone.abort();
+      await leader;
+      const started = Date.now();
+      const answers = await followers;
+      for (const res of answers) {
+        expect(res.status, await res.clone().text()).toBe(200);
+        await res.text();
+      }
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // One shared call, or one more if the followers had to retry on their own: never one each.
+      expect(origin.inferCalls() - callsBefore).toBeLessThanOrEqual(2);
+    } finally {
+      origin.setInferDelay(0);
+    }
+    expect(edgeOutput.slice(outputBefore).join('\n')).not.toMatch(/hung|canceled this request/);
+  }, 30_000);
+
   it('stops a revoked key at once on this edge', async () => {
     const created = await tenantKey('revoke-co');
     const ok = await call('/v2/models/m/infer', infer(created.key, [3]));
