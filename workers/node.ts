@@ -1,5 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server';
 import { WebSocket } from 'ws';
+import { answerClientError } from '../shared/http/client-error.ts';
 import { createNodePlatform } from './adapters/node.ts';
 import { type BuiltEdge, buildEdge } from './build.ts';
 
@@ -25,6 +26,7 @@ export async function startNodeEdge(env: Record<string, string | undefined>): Pr
   const { EDGE_HOST: hostname, EDGE_PORT: port } = edge.services.config;
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: edge.app.fetch, hostname, port }, () => resolve(s));
+    s.on('clientError', answerClientError);
   });
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;

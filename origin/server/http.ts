@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { answerClientError } from '../../shared/http/client-error.ts';
 
 export interface RunningServer {
   url: string;
@@ -31,6 +32,7 @@ export function listen(
         });
       },
     ) as Server;
+    server.on('clientError', answerClientError);
     server.once('error', reject);
   });
 }

@@ -11,9 +11,12 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, retryable: false },
   MODEL_NOT_FOUND: { status: 404, retryable: false },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false },
+  // The request never finished arriving (Node's request timeout).
+  REQUEST_TIMEOUT: { status: 408, retryable: true },
   CONFLICT: { status: 409, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false },
   RATE_LIMITED: { status: 429, retryable: true },
   INTERNAL: { status: 500, retryable: false },
   INFERENCE_FAILED: { status: 500, retryable: false },

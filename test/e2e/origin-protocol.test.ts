@@ -315,6 +315,12 @@ describe('origin over HTTP (real onnxruntime, PaddleOCR models, signed requests)
       expect(ok.status).toBe(200);
     });
 
+    it('headers over Node’s 16 KiB limit are 431 with the JSON error body', async () => {
+      const res = await fetch(`${h.url}/v2/health/live`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+      expect(res.status).toBe(431);
+      expect(await res.json()).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+    });
+
     it('data length that does not match the shape is 400', async () => {
       const res = await infer(
         JSON.stringify({
