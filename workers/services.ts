@@ -103,6 +103,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     memoryTtlMs: config.AUTH_MEMORY_TTL_MS,
     negativeTtlMs: config.AUTH_NEGATIVE_TTL_MS,
     redisTtlSeconds: config.AUTH_REDIS_TTL_SECONDS,
+    staleIfErrorSeconds: config.AUTH_STALE_IF_ERROR_SECONDS,
     now,
     metrics,
     logger,

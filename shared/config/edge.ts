@@ -36,6 +36,11 @@ export const edgeConfigSchema = z.object({
   AUTH_MEMORY_TTL_MS: int(0, 600_000).default(5_000),
   /** Redis tier (`aiserve:auth:<prefix>`): the revocation bound when only Postgres changes. */
   AUTH_REDIS_TTL_SECONDS: int(1, 86_400).default(60),
+  /**
+   * How long past AUTH_REDIS_TTL_SECONDS a known key's record may still be served while Postgres is unreachable
+   * (R3); 0 turns it off.
+   */
+  AUTH_STALE_IF_ERROR_SECONDS: int(0, 604_800).default(86_400),
   /** Unknown prefixes are remembered this long in isolate memory so guessing does not reach Postgres. */
   AUTH_NEGATIVE_TTL_MS: int(0, 600_000).default(5_000),
   /** Minimum interval between batched `last_used_at` writes from one isolate. */

@@ -7,6 +7,7 @@ export type CounterName =
   | 'edge_auth_cache_hits_memory_total'
   | 'edge_auth_cache_hits_redis_total'
   | 'edge_auth_db_lookups_total'
+  | 'edge_auth_stale_served_total'
   | 'edge_auth_failures_total'
   | 'edge_auth_failures_limited_total'
   | 'edge_rate_limited_total'

@@ -114,6 +114,53 @@ describe('auth', () => {
     expect(res.headers.get('retry-after')).toBe('5');
   });
 
+  it('keeps a known key working while Postgres is down, up to AUTH_STALE_IF_ERROR_SECONDS (no Redis tier)', async () => {
+    const k = await makeKey();
+    const { app, data, clock, services } = await testEdge({
+      keys: [k],
+      env: { AUTH_MEMORY_TTL_MS: '5000', AUTH_STALE_IF_ERROR_SECONDS: '600' },
+    });
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(200);
+    data.failLookups = true;
+    clock.now += 60_000;
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(200);
+    expect(services.metrics.snapshot().edge_auth_stale_served_total).toBe(1);
+    clock.now += 600_000;
+    const late = await app.request('/v2/models/m/infer', infer(k.key));
+    expect(late.status).toBe(503);
+  });
+
+  it('never serves a stale copy of a key this isolate invalidated, or one Postgres no longer has', async () => {
+    const k = await makeKey();
+    const gone = await makeKey();
+    const { app, data, clock, services } = await testEdge({
+      keys: [k, gone],
+      env: { AUTH_MEMORY_TTL_MS: '5000' },
+    });
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(200);
+    expect((await app.request('/v2/models/m/infer', infer(gone.key))).status).toBe(200);
+    await services.keys.invalidate(k.record.prefix);
+    data.records.delete(gone.record.prefix);
+    clock.now += 6_000;
+    expect((await app.request('/v2/models/m/infer', infer(gone.key))).status).toBe(401);
+    data.failLookups = true;
+    clock.now += 6_000;
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(503);
+    expect((await app.request('/v2/models/m/infer', infer(gone.key))).status).toBe(503);
+  });
+
+  it('answers 503 at once with stale-if-error turned off (AUTH_STALE_IF_ERROR_SECONDS=0)', async () => {
+    const k = await makeKey();
+    const { app, data, clock } = await testEdge({
+      keys: [k],
+      env: { AUTH_MEMORY_TTL_MS: '5000', AUTH_STALE_IF_ERROR_SECONDS: '0' },
+    });
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(200);
+    data.failLookups = true;
+    clock.now += 6_000;
+    expect((await app.request('/v2/models/m/infer', infer(k.key))).status).toBe(503);
+  });
+
   it('batches last_used_at writes: one write per interval, not one per request', async () => {
     const k = await makeKey();
     const { app, data, settle, clock } = await testEdge({

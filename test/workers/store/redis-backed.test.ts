@@ -75,6 +75,26 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
     expect(await r.admin.exists(authCacheKey(k.record.prefix))).toBe(0);
   });
 
+  it('serves a known key from its stale Redis copy in a cold isolate while Postgres is down, until revoked', async () => {
+    const k = await makeKey();
+    prefixes.push(k.record.prefix);
+    const data = new MemoryData();
+    data.records.set(k.record.prefix, k.record);
+    const first = await redisEdge(data);
+    expect((await first.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    // Past the entry's freshness (AUTH_REDIS_TTL_SECONDS) with Postgres down, in an isolate that never saw it.
+    data.failLookups = true;
+    const cold = await redisEdge(data);
+    cold.clock.now += 120_000;
+    expect((await cold.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+    expect(cold.services.metrics.snapshot().edge_auth_stale_served_total).toBe(1);
+    // A revocation deletes the entry, stale copy included: another cold isolate now has nothing to serve.
+    await first.services.keys.invalidate(k.record.prefix);
+    const after = await redisEdge(data);
+    after.clock.now += 120_000;
+    expect((await after.app.request('/v2/models/m/infer', post(k.key))).status).toBe(503);
+  });
+
   it('makes exactly one Redis round trip per request for a warm key: limiter and cache lookup pipelined', async () => {
     const k = await makeKey();
     prefixes.push(k.record.prefix);
