@@ -105,7 +105,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   app.use('/admin/v1/*', auth({ ...authDeps, scope: 'admin' }));
   // After auth: a request without a valid key gets its 401 before anyone parses (up to 64 MiB of) its body.
   // Before the limiter, which charges the items in the body.
-  app.use('/v2/models/*', inferBody());
+  app.use('/v2/models/*', inferBody({ maxJsonBytes: config.MAX_JSON_BODY_BYTES }));
   app.use('*', rateLimit({ ...limiters, startCacheLookup: services.cacheLookup }));
 
   registerRoutes(app, services);

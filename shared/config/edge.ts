@@ -30,6 +30,8 @@ export const edgeConfigSchema = z.object({
   /** Browser origins allowed by CORS (exact match); empty: no CORS headers at all. `*` allows any. */
   CORS_ORIGINS: list,
   MAX_BODY_BYTES: int(1024).default(64 * 1024 * 1024),
+  /** Largest JSON part of an inference body (all of it, or the header before binary tensor bytes). */
+  MAX_JSON_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
   ADMIN_MAX_BODY_BYTES: int(256).default(64 * 1024),
   HSTS_MAX_AGE_SECONDS: int(0).default(31_536_000),
   /** Isolate-memory tier of the key cache: the revocation bound when the revoker deletes the Redis entry. */

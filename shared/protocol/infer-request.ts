@@ -20,8 +20,16 @@ export const inferRequestInputSchema = z.looseObject({
   /** A protocol datatype string (BOOL, UINT8…, FP32, BYTES); unknown ones and BF16 are rejected by the origin. */
   datatype: z.string(),
   parameters: inferInputParametersSchema.optional(),
-  /** Flat or nested (row-major) element values; absent when parameters.binary_data_size is set. */
-  data: z.array(z.unknown()).optional(),
+  /**
+   * Flat or nested (row-major) element values; absent when parameters.binary_data_size is set. Checked to be an
+   * array without walking it: `z.array()` would copy the elements into a new array, one call per element, which
+   * for a large tensor doubles the edge's memory for the body and its parse time (the origin checks elements).
+   */
+  data: z
+    .custom<unknown[]>((value) => Array.isArray(value), { message: 'Expected array' })
+    // What the OpenAPI document shows for it (zod-to-openapi reads zod's own metadata).
+    .meta({ type: 'array', items: {} })
+    .optional(),
 });
 
 export const inferRequestOutputSchema = z.looseObject({

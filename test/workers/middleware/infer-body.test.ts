@@ -77,6 +77,40 @@ describe('inference body parsing', () => {
     expect(() => parseInferBody(body, String(headerLength))).toThrowError(/16 bytes but 12/);
   });
 
+  it('refuses a JSON body over MAX_JSON_BODY_BYTES with 413 pointing at the binary extension, binary bodies pass', async () => {
+    const k = await makeKey();
+    const { app } = await testEdge({ keys: [k], env: { MAX_JSON_BODY_BYTES: '4096' } });
+    const values = Array.from({ length: 2000 }, (_, i) => i / 7);
+    const json = JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2000], data: values }],
+    });
+    expect(json.length).toBeGreaterThan(4096);
+    const res = await app.request('/v2/models/m/infer', {
+      method: 'POST',
+      headers: bearer(k.key),
+      body: json,
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      error: expect.stringContaining('binary tensor data extension'),
+    });
+    // The same tensor as raw bytes: only its small JSON header counts against the limit.
+    const { body, headerLength } = binaryBody(
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2000], parameters: { binary_data_size: 8000 } }] },
+      new Uint8Array(Float32Array.from(values).buffer),
+    );
+    const ok = await app.request('/v2/models/m/infer', {
+      method: 'POST',
+      headers: bearer(k.key, {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(headerLength),
+      }),
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it('answers malformed bodies and headers over HTTP with 4xx JSON, never 5xx', async () => {
     const k = await makeKey();
     const { app } = await testEdge({ keys: [k] });
