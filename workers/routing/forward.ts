@@ -180,6 +180,10 @@ export class OriginClient {
       } else {
         failures.push(`${origin.id}: ${FAILURE_WORDS[result.kind]}`);
       }
+      // The request's own budget ran out mid-attempt: that is the answer, whatever the clocks say about it.
+      if (result.kind === 'deadline') {
+        throw request.deadline.exceeded(`model '${request.model}' (${failures.join('; ')})`);
+      }
       const plan = planRetry({
         attemptsMade: attempt,
         outcome,

@@ -196,6 +196,10 @@ describe('OriginClient', () => {
       const err = await c.send(request({ deadline: new Deadline(30) })).catch((e: unknown) => e);
       expect((err as AppError).code).toBe('DEADLINE_EXCEEDED');
     }
+    // Even when the attempt's timer fires before the deadline's own clock says it has passed.
+    const frozen = new Deadline(1, () => 0);
+    const err = await c.send(request({ deadline: frozen })).catch((e: unknown) => e);
+    expect((err as AppError).code).toBe('DEADLINE_EXCEEDED');
     expect(breakers.state('slow')).toBe('closed');
   });
 
