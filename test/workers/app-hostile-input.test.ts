@@ -5,6 +5,7 @@ import {
   type EdgeCredentials,
   fetchRefuses,
   randomEdgeRequest,
+  type Sent,
 } from '../support/hostile-edge-requests.ts';
 import { rng } from '../support/seeded-random.ts';
 import { type DbEdge, inferWith, operator, startDbEdge } from './db-fixture.ts';
@@ -59,13 +60,14 @@ async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
 }
 
 /** Sends `count` seeded random requests; fails on the first 5xx or non-JSON error, naming the request. */
-async function fuzz({ t, keys }: FuzzEdge, count: number): Promise<void> {
+/**
+ * Sends `count` seeded random requests, `concurrency` at a time (so coalescing, memos and caches also meet
+ * overlapping hostile requests); fails on the first 5xx or non-JSON error, naming the request.
+ */
+async function fuzz({ t, keys }: FuzzEdge, count: number, concurrency = 1): Promise<void> {
   const r = rng(Number(process.env.FUZZ_SEED ?? 20261129));
   const statuses = new Map<number, number>();
-  for (let i = 0; i < count; i++) {
-    const sent = randomEdgeRequest(r, keys);
-    // A header value fetch itself refuses never reaches a server.
-    if (fetchRefuses(sent)) continue;
+  const one = async (i: number, sent: Sent) => {
     const res = await t.request(sent.path, {
       method: sent.method,
       headers: sent.headers,
@@ -73,6 +75,15 @@ async function fuzz({ t, keys }: FuzzEdge, count: number): Promise<void> {
     });
     const status = await checkEdgeAnswer(res, sent, `request ${i}: ${describeSent(sent)}`);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  };
+  for (let i = 0; i < count; i += concurrency) {
+    const wave: Array<Promise<void>> = [];
+    for (let j = i; j < Math.min(count, i + concurrency); j++) {
+      const sent = randomEdgeRequest(r, keys);
+      // A header value fetch itself refuses never reaches a server.
+      if (!fetchRefuses(sent)) wave.push(one(j, sent));
+    }
+    await Promise.all(wave);
   }
   await t.settle();
   // The run reached past the front door: successes, auth refusals, validation errors and unknown routes.
@@ -94,6 +105,10 @@ describe('the edge under hostile input, in-memory stores', () => {
   it('answers 3,000 seeded random requests over every route below 500, errors as JSON, and keeps serving', async () => {
     await fuzz(edge, 3000);
   }, 120_000);
+
+  it('answers 3,000 more, eight at a time, below 500: overlapping hostile requests', async () => {
+    await fuzz(edge, 3000, 8);
+  }, 120_000);
 });
 
 describe('the edge under hostile input, Redis stores through the Upstash bridge', () => {
@@ -111,5 +126,9 @@ describe('the edge under hostile input, Redis stores through the Upstash bridge'
 
   it('answers 1,500 seeded random requests below 500 with Redis behind auth, limits and the cache', async () => {
     await fuzz(edge, 1500);
+  }, 120_000);
+
+  it('answers 1,500 more, eight at a time, below 500: overlapping hostile requests', async () => {
+    await fuzz(edge, 1500, 8);
   }, 120_000);
 });
