@@ -5,6 +5,7 @@ import type { ExecutionOptions, RuntimeLogger } from '../runtime/execution-provi
 import { ModelInstancePool } from '../runtime/worker-pool.ts';
 import { buildModelDefinition, instanceExecutionOptions, type ModelDefinition } from './definition.ts';
 import { type ModelConfig, parseModelConfig, selectVersions } from './model-config.ts';
+import { checkModelName } from './model-name.ts';
 import { warmUp } from './warmup.ts';
 
 /**
@@ -108,19 +109,6 @@ export interface LoadOptions {
    * this load (Triton's override). A later load without it reads the file again.
    */
   config?: unknown;
-}
-
-/**
- * A model is a directory directly under the repository root: a name that could leave it (`..`, a slash) or that
- * the file system cannot hold (NUL) is refused before any path is built from it.
- */
-function checkModelName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    throw new AppError(
-      'INVALID_REQUEST',
-      `${JSON.stringify(name)} is not a model name: a model is one directory of the repository (no '/', '\\' or '..')`,
-    );
-  }
 }
 
 export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
