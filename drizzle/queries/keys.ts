@@ -233,6 +233,19 @@ export async function rotateKey(
     if (old.expiresAt && old.expiresAt.getTime() <= Date.now()) {
       throw new AppError('CONFLICT', `key ${old.prefix} has expired and cannot be rotated`);
     }
+    // One successor per key: rotating it again (or concurrently: the row lock above orders the callers) would
+    // mint another live key from the same credential.
+    const [successor] = await tx
+      .select({ prefix: apiKeys.prefix })
+      .from(apiKeys)
+      .where(eq(apiKeys.rotatedFromId, old.id))
+      .limit(1);
+    if (successor) {
+      throw new AppError(
+        'CONFLICT',
+        `key ${old.prefix} was already rotated (its successor is ${successor.prefix}); rotate that key instead, or revoke this one to end it now`,
+      );
+    }
     const created = await insertKey(tx as unknown as Database, {
       tenantId: old.tenantId,
       name: old.name,

@@ -158,6 +158,27 @@ describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout:
     expect(rotated!.newKey.expiresAt).toBe(soon.toISOString());
   });
 
+  it('rotates a key once: again, or concurrently, is CONFLICT naming its successor', async () => {
+    const old = await createKey(db, { tenantId });
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 4 }, () => rotateKey(db, old.record.prefix, { overlapSeconds: 600 })),
+    );
+    const made = attempts.filter((a) => a.status === 'fulfilled');
+    expect(made).toHaveLength(1);
+    const successor = (made[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof rotateKey>>>).value!
+      .newKey;
+    for (const a of attempts.filter((x) => x.status === 'rejected')) {
+      expect((a as PromiseRejectedResult).reason).toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining(successor.prefix),
+      });
+    }
+    const successors = await db.select().from(apiKeys).where(eq(apiKeys.rotatedFromId, old.record.id));
+    expect(successors).toHaveLength(1);
+    // The successor itself can be rotated in turn.
+    expect(await rotateKey(db, successor.prefix, { overlapSeconds: 0 })).not.toBeNull();
+  });
+
   it('refuses to rotate a revoked or expired key (CONFLICT) and returns null for an unknown one', async () => {
     const revoked = await createKey(db, { tenantId });
     await revokeKey(db, revoked.record.id);
