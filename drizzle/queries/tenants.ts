@@ -22,12 +22,21 @@ export interface CreateTenantInput {
 }
 
 const TENANT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function validateTenantName(name: string): void {
   if (!TENANT_NAME.test(name)) {
     throw new AppError(
       'INVALID_REQUEST',
       `tenant name "${name}" must be 1-63 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+  // The admin API and the CLI take a tenant id or name in one place and read a UUID as an id: a tenant with such
+  // a name could never be named, and could shadow another tenant's id.
+  if (UUID.test(name)) {
+    throw new AppError(
+      'INVALID_REQUEST',
+      `tenant name "${name}" looks like a tenant id (a UUID); choose another`,
     );
   }
 }

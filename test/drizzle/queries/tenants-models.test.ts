@@ -45,6 +45,14 @@ describe.each<Backend>(['postgres', 'pglite'])(
       });
     });
 
+    it('refuses a name that looks like a tenant id, which the admin API would read as an id', async () => {
+      await expect(createTenant(db, { name: '00000000-0000-0000-0000-000000000000' })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('looks like a tenant id'),
+      });
+      expect((await createTenant(db, { name: '0000-not-a-uuid' })).name).toBe('0000-not-a-uuid');
+    });
+
     it('ensures a tenant idempotently', async () => {
       const first = await ensureTenant(db, { name: 'seeded' });
       const second = await ensureTenant(db, { name: 'seeded' });
