@@ -35,6 +35,8 @@ export const edgeRoutingConfigSchema = z
     REQUEST_DEADLINE_MAX_MS: int(100, 3_600_000).default(120_000),
     /** Cap on one attempt, so a hung origin leaves time to retry on another. */
     ORIGIN_ATTEMPT_TIMEOUT_MS: int(50, 3_600_000).default(10_000),
+    /** Largest origin answer the edge reads; a larger one fails the attempt (a misbehaving host). */
+    ORIGIN_MAX_RESPONSE_BYTES: int(1024).default(64 * 1024 * 1024),
     ORIGIN_MAX_ATTEMPTS: int(1, 10).default(3),
     RETRY_BASE_DELAY_MS: int(0, 60_000).default(25),
     RETRY_MAX_DELAY_MS: int(0, 60_000).default(1_000),

@@ -98,6 +98,7 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
       minAttemptMs: config.RETRY_MIN_ATTEMPT_MS,
     },
     attemptTimeoutMs: config.ORIGIN_ATTEMPT_TIMEOUT_MS,
+    maxResponseBytes: config.ORIGIN_MAX_RESPONSE_BYTES,
     region: config.EDGE_REGION ?? null,
     fetch: deps.fetch,
     random: deps.random,

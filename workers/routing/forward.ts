@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/errors/index.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { signRequest } from '../../shared/signing/index.ts';
+import { OversizedBodyError, readBoundedBody } from './bounded-body.ts';
 import type { BreakerRegistry } from './breaker.ts';
 import type { Deadline } from './deadline.ts';
 import type { OriginSource } from './origin-source.ts';
@@ -77,6 +78,8 @@ export interface OriginClientOptions {
   retry: RetryPolicy;
   /** Cap on one attempt, so a hung origin costs a slice of the deadline and the retry still fits. */
   attemptTimeoutMs: number;
+  /** Largest origin answer read; a larger one fails the attempt (counted against that origin, retried). */
+  maxResponseBytes?: number;
   /** The edge's region, preferred when picking. */
   region: string | null;
   fetch?: typeof fetch;
@@ -85,8 +88,12 @@ export interface OriginClientOptions {
   onAttempt?: (event: AttemptEvent) => void;
 }
 
+/** Default for `maxResponseBytes`: the edge's own request body limit. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
 const FAILURE_WORDS = {
   transport: 'connection failed',
+  oversized: 'answer too large',
   timeout: 'timeout',
   deadline: "the request's deadline ended",
   'breaker-open': 'breaker-open',
@@ -106,6 +113,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 type Attempt =
   | { kind: 'response'; status: number; code?: string; response: OriginResponse }
   | { kind: 'transport' }
+  | { kind: 'oversized' }
   | { kind: 'timeout' }
   | { kind: 'deadline' };
 
@@ -249,7 +257,10 @@ export class OriginClient {
         redirect: 'manual',
       });
       // Read the whole body inside the attempt: a connection lost mid-body is a failed attempt, retried.
-      const body = new Uint8Array(await response.arrayBuffer());
+      const body = await readBoundedBody(
+        response,
+        this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      );
       const out = new Headers();
       response.headers.forEach((value, name) => {
         if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.set(name, value);
@@ -260,8 +271,9 @@ export class OriginClient {
         code: errorCodeOf(response.status, body),
         response: { status: response.status, headers: out, body, originId: origin.id, attempts: attempt },
       };
-    } catch {
+    } catch (err) {
       if (request.signal?.aborted) throw new AppError('INVALID_REQUEST', 'the client closed the request');
+      if (err instanceof OversizedBodyError) return { kind: 'oversized' };
       // The cap is ours (the origin took too long); the request's own deadline is the client's choice.
       if (timeoutSignal.aborted) return cappedByAttempt ? { kind: 'timeout' } : { kind: 'deadline' };
       // fetch rejects with a TypeError for refused, reset and lost connections (Node and workerd alike);

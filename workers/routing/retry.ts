@@ -27,6 +27,8 @@ export type AttemptOutcome =
   | { kind: 'response'; status: number; code?: string }
   /** Connection refused, reset or lost, before or during the response. */
   | { kind: 'transport' }
+  /** The answer was larger than the edge reads (`ORIGIN_MAX_RESPONSE_BYTES`): the origin misbehaves. */
+  | { kind: 'oversized' }
   /** The per-attempt time cap passed while the request's deadline still had time. */
   | { kind: 'timeout' }
   /**
@@ -56,7 +58,7 @@ export function isRetryableOutcome(outcome: AttemptOutcome): boolean {
  * client sending 1 ms deadlines could open every origin's breaker for everybody.
  */
 export function countsAsBreakerFailure(outcome: AttemptOutcome): boolean {
-  if (outcome.kind === 'transport' || outcome.kind === 'timeout') return true;
+  if (outcome.kind === 'transport' || outcome.kind === 'timeout' || outcome.kind === 'oversized') return true;
   if (outcome.kind !== 'response' || outcome.status < 500 || outcome.status === 503) return false;
   return !(outcome.status === 504 && outcome.code === 'DEADLINE_EXCEEDED');
 }

@@ -227,6 +227,23 @@ describe('OriginClient', () => {
     expect(breakers.state('a')).toBe('open');
   });
 
+  it('fails an attempt whose answer is larger than it reads, counts it against that origin, answers from another', async () => {
+    const huge = await fake('huge', { kind: 'status', status: 200, body: 'x'.repeat(5000) });
+    const b = await fake('b');
+    const breakers = new BreakerRegistry({ consecutiveFailures: 1, halfOpenAfterMs: 60_000 });
+    const events: string[] = [];
+    const c = client([record(huge), record(b)], {
+      breakers,
+      random: () => 0,
+      maxResponseBytes: 4096,
+      onAttempt: (e) => events.push(`${e.originId}:${e.outcome.kind}`),
+    });
+    const res = await c.send(request());
+    expect(res.originId).toBe('b');
+    expect(events).toEqual(['huge:oversized', 'b:response']);
+    expect(breakers.state('huge')).toBe('open');
+  });
+
   it('reports NO_HEALTHY_ORIGIN with the cooldown as Retry-After when every breaker is open', async () => {
     const a = await fake('a', { kind: 'reset' });
     const breakers = new BreakerRegistry({ consecutiveFailures: 1, halfOpenAfterMs: 30_000 });
