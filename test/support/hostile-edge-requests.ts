@@ -13,6 +13,18 @@ export interface EdgeCredentials {
   prefix: string;
   /** `Bearer <ADMIN_TOKEN>`. */
   operator: string;
+  /** A key of the run's tenant with the `admin` scope: it must never reach `other`. */
+  tenantAdmin?: string;
+  /** Another tenant, named in paths by name or id, with one of its keys' prefixes. */
+  other?: { name: string; id: string; prefix: string };
+}
+
+/** Whether this request, sent with the tenant's admin key, names the other tenant or its key. */
+export function crossesTenant(sent: Sent, keys: EdgeCredentials): boolean {
+  const { other, tenantAdmin } = keys;
+  if (!other || !tenantAdmin || sent.headers.authorization !== `Bearer ${tenantAdmin}`) return false;
+  const path = sent.path.split('?')[0]!;
+  return [other.name, other.id, other.prefix].some((ref) => path.split('/').includes(ref));
 }
 
 /** A valid single-item inference body for the stub origin's models. */
@@ -245,15 +257,18 @@ export function randomEdgeRequest(
 ): Sent {
   const pick: Pick = (xs) => xs[Math.floor(r() * xs.length)]!;
   const fill = (template: string) =>
-    template.replace(/\{(\w+)\}/g, (_, slot: string) =>
-      slot === 't' && r() < 0.7
+    template.replace(/\{(\w+)\}/g, (_, slot: string) => {
+      if (keys.other && (slot === 't' || slot === 'k') && r() < 0.15) {
+        return slot === 't' ? pick([keys.other.name, keys.other.id]) : keys.other.prefix;
+      }
+      return slot === 't' && r() < 0.7
         ? 'fuzz-co'
         : slot === 'm' && r() < 0.7
           ? 'ocr-cls'
           : slot === 'k' && r() < 0.6
             ? keys.prefix
-            : pick(SEGMENTS),
-    );
+            : pick(SEGMENTS);
+    });
   const [template, served] = pick(ROUTES);
   const method =
     served !== '*' && r() < 0.75
@@ -286,7 +301,10 @@ export function randomEdgeRequest(
             `Bearer ${'k'.repeat(5000)}`,
             `bearer ${keys.tenant}`,
           ]);
-  if (auth !== undefined) headers.authorization = auth;
+  // Some admin calls with the tenant's own admin key, which must stay inside its tenant.
+  const asTenantAdmin = admin && keys.tenantAdmin !== undefined && r() < 0.25;
+  if (asTenantAdmin) headers.authorization = `Bearer ${keys.tenantAdmin}`;
+  else if (auth !== undefined) headers.authorization = auth;
   const contentType = pick([
     undefined,
     'application/json',

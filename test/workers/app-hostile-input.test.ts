@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkEdgeAnswer,
+  crossesTenant,
   describeSent,
   type EdgeCredentials,
   fetchRefuses,
@@ -38,14 +39,14 @@ async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
     body: JSON.stringify({ name: 'fuzz-co', plan: 'enterprise', requestsPerMinute: 100000, burst: 100000 }),
   });
   expect(created.status).toBe(201);
-  const key = async () => {
-    const res = await t.request('/admin/v1/tenants/fuzz-co/keys', {
+  const key = async (tenant = 'fuzz-co', scopes?: string[]) => {
+    const res = await t.request(`/admin/v1/tenants/${tenant}/keys`, {
       method: 'POST',
       headers: operator(),
-      body: JSON.stringify({ name: 'fuzz' }),
+      body: JSON.stringify({ name: 'fuzz', ...(scopes ? { scopes } : {}) }),
     });
     expect(res.status).toBe(201);
-    return (await res.json()) as { key: string; record: { prefix: string } };
+    return (await res.json()) as { key: string; record: { prefix: string; tenantId: string } };
   };
   const tenant = (await key()).key;
   // Revoke and rotate calls aim at a key of their own, so the one the run authenticates with stays valid.
@@ -56,7 +57,26 @@ async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
     headers: operator(),
   });
   expect(res.status).toBe(200);
-  return { t, keys: { tenant, revoked: revoked.key, prefix, operator: operator().authorization! } };
+  // Another tenant for the tenant's own admin key to stay away from.
+  const other = await t.request('/admin/v1/tenants', {
+    method: 'POST',
+    headers: operator(),
+    body: JSON.stringify({ name: 'other-co' }),
+  });
+  expect(other.status).toBe(201);
+  const otherKey = await key('other-co');
+  const tenantAdmin = (await key('fuzz-co', ['admin', '*'])).key;
+  return {
+    t,
+    keys: {
+      tenant,
+      revoked: revoked.key,
+      prefix,
+      operator: operator().authorization!,
+      tenantAdmin,
+      other: { name: 'other-co', id: otherKey.record.tenantId, prefix: otherKey.record.prefix },
+    },
+  };
 }
 
 /** Sends `count` seeded random requests; fails on the first 5xx or non-JSON error, naming the request. */
@@ -73,7 +93,10 @@ async function fuzz({ t, keys }: FuzzEdge, count: number, concurrency = 1): Prom
       headers: sent.headers,
       body: sent.body as BodyInit | undefined,
     });
-    const status = await checkEdgeAnswer(res, sent, `request ${i}: ${describeSent(sent)}`);
+    const where = `request ${i}: ${describeSent(sent)}`;
+    // Tenant isolation of the admin API: the tenant's admin key never succeeds on the other tenant or its keys.
+    if (crossesTenant(sent, keys) && res.status < 300) expect.fail(`${where} → ${res.status} across tenants`);
+    const status = await checkEdgeAnswer(res, sent, where);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
   };
   for (let i = 0; i < count; i += concurrency) {
