@@ -81,7 +81,13 @@ export class ModelSettingsCache {
     entry.pending = this.#load(model).then(
       (row) => {
         entry.settings = row
-          ? { cacheable: row.cacheable, cacheTtlSeconds: row.cacheTtlSeconds, shareable: row.shareable }
+          ? {
+              cacheable: row.cacheable,
+              cacheTtlSeconds: row.cacheTtlSeconds,
+              shareable: row.shareable,
+              visibility: row.visibility ?? 'public',
+              ownerTenantId: row.ownerTenantId ?? null,
+            }
           : DEFAULT_MODEL_CACHE_SETTINGS;
         entry.expiresAt = this.#now() + this.#ttlMs;
         entry.pending = null;

@@ -9,6 +9,9 @@ export interface ModelCacheSettings {
   cacheTtlSeconds: number;
   /** One answer serves every tenant: the cache key leaves the tenant out. */
   shareable: boolean;
+  /** `private`: only `ownerTenantId`'s keys may use the model (workers/routing/model-access.ts). */
+  visibility?: 'public' | 'private';
+  ownerTenantId?: string | null;
 }
 
 /** What a model without a settings row gets (the models table's column defaults). */
@@ -16,6 +19,8 @@ export const DEFAULT_MODEL_CACHE_SETTINGS: ModelCacheSettings = {
   cacheable: true,
   cacheTtlSeconds: 300,
   shareable: false,
+  visibility: 'public',
+  ownerTenantId: null,
 };
 
 /** `no-cache`: revalidate (skip reads, store the fresh answer); `no-store`: neither read nor write. */

@@ -6,6 +6,8 @@ const row = (cacheTtlSeconds: number): ModelCacheSettings => ({
   cacheable: true,
   cacheTtlSeconds,
   shareable: false,
+  visibility: 'public',
+  ownerTenantId: null,
 });
 
 /** A loader whose loads finish when the test says so. */

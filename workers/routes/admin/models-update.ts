@@ -53,6 +53,8 @@ export function registerModelsUpdate(app: OpenAPIHono<AppEnv>): void {
       await audit(h, auth, 'model.updated', `model:${name}`, { before: result.before, after: result.after });
       return result.after;
     });
+    // This isolate sees the change at once; others within MODEL_SETTINGS_TTL_MS.
+    c.get('services').routing?.settings.invalidate(name);
     return c.json(after, 200);
   });
 }

@@ -152,6 +152,33 @@ describe('admin API against Postgres', () => {
     expect((await t.request('/v2/models/m/infer', inferWith(immediate.key))).status).toBe(200);
   });
 
+  it('keeps a private model to its owner: other tenants’ keys get 403 on infer, metadata and readiness', async () => {
+    const owner = await createTenant('owner-co');
+    await createTenant('stranger-co');
+    const ownerKey = (await json(await createKey('owner-co', {}))).key as string;
+    const strangerKey = (await json(await createKey('stranger-co', {}))).key as string;
+    // Used before it turns private: its answer may sit in the caches; it must not be served to the stranger.
+    expect((await t.request('/v2/models/secret/infer', inferWith(strangerKey))).status).toBe(200);
+    const patched = await t.request('/admin/v1/models/secret', {
+      method: 'PATCH',
+      headers: operator(),
+      body: JSON.stringify({ visibility: 'private', ownerTenantId: owner.id }),
+    });
+    expect(patched.status).toBe(200);
+    expect((await t.request('/v2/models/secret/infer', inferWith(ownerKey))).status).toBe(200);
+    const refused = await t.request('/v2/models/secret/infer', inferWith(strangerKey));
+    expect(refused.status).toBe(403);
+    expect(await json(refused)).toMatchObject({
+      code: 'FORBIDDEN',
+      error: 'API key is not allowed to use model "secret"',
+    });
+    const get = (path: string, key: string) =>
+      t.request(path, { headers: { authorization: `Bearer ${key}` } });
+    expect((await get('/v2/models/secret', strangerKey)).status).toBe(403);
+    expect((await get('/v2/models/secret/ready', strangerKey)).status).toBe(403);
+    expect((await get('/v2/models/secret', ownerKey)).status).toBe(200);
+  });
+
   it('confines an admin-scoped tenant key to its own tenant', async () => {
     const own = await createTenant('self-co');
     await createTenant('other-co');
@@ -203,7 +230,8 @@ describe('admin API against Postgres', () => {
       body: '{}',
     });
     expect(empty.status).toBe(400);
-    expect((await listAudit(t.db.primary, { action: 'model.updated' })).length).toBe(1);
+    const audited = await listAudit(t.db.primary, { action: 'model.updated' });
+    expect(audited.filter((e) => e.target === 'model:ocr-cls')).toHaveLength(1);
   });
 
   it('reports usage written by the edge itself, by time range, paginated', async () => {
