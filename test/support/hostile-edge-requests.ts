@@ -15,16 +15,26 @@ export interface EdgeCredentials {
   operator: string;
   /** A key of the run's tenant with the `admin` scope: it must never reach `other`. */
   tenantAdmin?: string;
-  /** Another tenant, named in paths by name or id, with one of its keys' prefixes. */
-  other?: { name: string; id: string; prefix: string };
+  /** Another tenant, named in paths by name or id, with one of its keys' prefixes and a model private to it. */
+  other?: { name: string; id: string; prefix: string; privateModel?: string };
 }
 
-/** Whether this request, sent with the tenant's admin key, names the other tenant or its key. */
+/**
+ * Whether this request reaches into the other tenant: its tenant, id or key with the tenant's admin key, or its
+ * private model with any of the tenant's keys. Such a request must never succeed.
+ */
 export function crossesTenant(sent: Sent, keys: EdgeCredentials): boolean {
   const { other, tenantAdmin } = keys;
-  if (!other || !tenantAdmin || sent.headers.authorization !== `Bearer ${tenantAdmin}`) return false;
-  const path = sent.path.split('?')[0]!;
-  return [other.name, other.id, other.prefix].some((ref) => path.split('/').includes(ref));
+  if (!other) return false;
+  const segments = sent.path.split('?')[0]!.split('/');
+  const auth = sent.headers.authorization;
+  if (other.privateModel && segments[1] === 'v2' && segments.includes(other.privateModel)) {
+    return (
+      auth === `Bearer ${keys.tenant}` || (tenantAdmin !== undefined && auth === `Bearer ${tenantAdmin}`)
+    );
+  }
+  if (!tenantAdmin || auth !== `Bearer ${tenantAdmin}`) return false;
+  return [other.name, other.id, other.prefix].some((ref) => segments.includes(ref));
 }
 
 /** A valid single-item inference body for the stub origin's models. */
@@ -261,6 +271,7 @@ export function randomEdgeRequest(
       if (keys.other && (slot === 't' || slot === 'k') && r() < 0.15) {
         return slot === 't' ? pick([keys.other.name, keys.other.id]) : keys.other.prefix;
       }
+      if (keys.other?.privateModel && slot === 'm' && r() < 0.1) return keys.other.privateModel;
       return slot === 't' && r() < 0.7
         ? 'fuzz-co'
         : slot === 'm' && r() < 0.7

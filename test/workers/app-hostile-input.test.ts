@@ -65,6 +65,12 @@ async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
   });
   expect(other.status).toBe(201);
   const otherKey = await key('other-co');
+  const privateModel = await t.request('/admin/v1/models/other-private', {
+    method: 'PATCH',
+    headers: operator(),
+    body: JSON.stringify({ visibility: 'private', ownerTenantId: otherKey.record.tenantId }),
+  });
+  expect(privateModel.status).toBe(200);
   const tenantAdmin = (await key('fuzz-co', ['admin', '*'])).key;
   return {
     t,
@@ -74,7 +80,12 @@ async function startFuzzEdge(env: Record<string, string>): Promise<FuzzEdge> {
       prefix,
       operator: operator().authorization!,
       tenantAdmin,
-      other: { name: 'other-co', id: otherKey.record.tenantId, prefix: otherKey.record.prefix },
+      other: {
+        name: 'other-co',
+        id: otherKey.record.tenantId,
+        prefix: otherKey.record.prefix,
+        privateModel: 'other-private',
+      },
     },
   };
 }
