@@ -1,4 +1,4 @@
-import { loadConfig } from '../shared/config/load.ts';
+import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import { originConfigSchema } from '../shared/config/origin.ts';
 import { createLogger } from './observability/logger.ts';
 import { startOrigin } from './server/create-origin.ts';
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     if (drainRequested) shutdown('control-plane drain');
   } catch (err) {
     logger.fatal({ err }, `origin failed to start: ${(err as Error).message}`);
-    process.exit(1);
+    // A file the configuration names but that cannot be read is bad configuration, like a bad variable.
+    process.exit(err instanceof ConfigError ? 2 : 1);
   }
 
   function shutdown(signal: string): void {

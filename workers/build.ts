@@ -28,6 +28,8 @@ export interface BuildOptions extends AppOptions {
   /** Neon driver under Node 20: the `ws` constructor. */
   webSocket?: unknown;
   deps?: Omit<ServiceDeps, 'data'>;
+  /** The fetch origin calls go through: with a client certificate for mTLS origins (adapters/*). */
+  originFetch?: typeof fetch;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function buildEdge(env: Record<string, unknown>, options: BuildOpti
     loadModelSettings: database ? (name) => database.use((h) => findModelSettings(h.db, name)) : null,
     logger: services.logger,
     now: services.now,
+    ...(options.originFetch ? { fetch: options.originFetch } : {}),
   });
   services.routing = routing;
   services.cacheLookup = routing.startCacheLookup;

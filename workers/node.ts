@@ -2,7 +2,9 @@ import { type ServerType, serve } from '@hono/node-server';
 import { WebSocket } from 'ws';
 import { answerClientError } from '../shared/http/client-error.ts';
 import { createNodePlatform } from './adapters/node.ts';
+import { nodeOriginFetch } from './adapters/node-origin-tls.ts';
 import { type BuiltEdge, buildEdge } from './build.ts';
+import { configFromBindings } from './services.ts';
 
 export interface NodeEdge {
   url: string;
@@ -18,10 +20,12 @@ export interface NodeEdge {
  */
 export async function startNodeEdge(env: Record<string, string | undefined>): Promise<NodeEdge> {
   const node = createNodePlatform();
+  const originFetch = await nodeOriginFetch(configFromBindings(env));
   const edge = await buildEdge(env, {
     perUseDatabase: false,
     webSocket: WebSocket,
     platform: () => node.platform,
+    ...(originFetch ? { originFetch } : {}),
   });
   const { EDGE_HOST: hostname, EDGE_PORT: port } = edge.services.config;
   const server = await new Promise<ServerType>((resolve) => {

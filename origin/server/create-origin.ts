@@ -14,6 +14,7 @@ import type { ServedModel } from '../serving/served-model.ts';
 import { createOriginApp } from './app.ts';
 import { listen, type RunningServer } from './http.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { tlsMaterial } from './tls-files.ts';
 
 export interface Origin {
   url: string;
@@ -100,8 +101,16 @@ export async function startOrigin(
     modelControl: config.MODEL_CONTROL_MODE,
     jsonParser: jsonParsePool ? { pool: jsonParsePool, minBytes: config.JSON_PARSE_MIN_BYTES } : null,
   });
-  const server: RunningServer = await listen(app, { host: config.HOST, port: config.PORT });
-  logger.info({ url: server.url }, `origin listening on ${server.url}`);
+  const tls = await tlsMaterial(config);
+  const server: RunningServer = await listen(app, {
+    host: config.HOST,
+    port: config.PORT,
+    ...(tls ? { tls } : {}),
+  });
+  logger.info(
+    { url: server.url, clientCertificates: tls?.clientCa !== undefined },
+    `origin listening on ${server.url}${tls?.clientCa ? ' (client certificates required)' : ''}`,
+  );
 
   if (config.MODEL_CONTROL_MODE === 'none') {
     await repository.loadAll();

@@ -66,6 +66,14 @@ export const edgeConfigSchema = z.object({
     .string()
     .regex(/^[^:,\s]+:[^,\s]+$/, 'ORIGIN_SIGNING_KEY must be keyId:secret')
     .optional(),
+  /**
+   * `npm run edge:node` only: PEM files of the client certificate (and key) presented to origins that require
+   * one (mTLS), and of a private CA to trust for their server certificates. On Workers the client certificate is
+   * the `ORIGIN_MTLS` mTLS-certificate binding instead.
+   */
+  ORIGIN_TLS_CLIENT_CERT_FILE: z.string().min(1).optional(),
+  ORIGIN_TLS_CLIENT_KEY_FILE: z.string().min(1).optional(),
+  ORIGIN_TLS_CA_FILE: z.string().min(1).optional(),
 });
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;

@@ -24,3 +24,15 @@ export function workersEdgeCache(): EdgeCache | null {
 export function createWorkersPlatform(ctx: { waitUntil(promise: Promise<unknown>): void }): Platform {
   return { waitUntil: (p) => ctx.waitUntil(p), edgeCache: workersEdgeCache(), now: () => Date.now() };
 }
+
+/**
+ * The `fetch` of the `ORIGIN_MTLS` mTLS-certificate binding (`[[mtls_certificates]]` in wrangler.toml) when the
+ * worker has one: requests through it present that client certificate to origins that require one. Undefined
+ * without the binding (the global fetch then serves).
+ */
+export function mtlsOriginFetch(env: Record<string, unknown>): typeof fetch | undefined {
+  const binding = env.ORIGIN_MTLS as { fetch?: unknown } | undefined;
+  if (!binding || typeof binding.fetch !== 'function') return undefined;
+  const fetcher = binding as { fetch: typeof fetch };
+  return (input, init) => fetcher.fetch(input, init);
+}
