@@ -1,3 +1,4 @@
+import { concatBytes } from './bytes.ts';
 import { sha256Hex } from './signing/canonical.ts';
 
 /**
@@ -117,7 +118,7 @@ export function jsonTensorBytes(datatype: string, data: unknown): Uint8Array | n
       parts.push(len, bytes);
       total += 4 + bytes.length;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
   const size =
     datatype === 'BOOL'
@@ -160,16 +161,6 @@ export function jsonTensorBytes(datatype: string, data: unknown): Uint8Array | n
       else if (bytes === 2) view.setUint16(at, v & 0xffff, true);
       else view.setUint32(at, v >>> 0, true);
     }
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -243,7 +234,7 @@ function lengthPrefixed(chunks: Uint8Array[]): Uint8Array {
     parts.push(len, bytes);
     total += 8 + bytes.length;
   }
-  return concat(parts, total);
+  return concatBytes(parts, total);
 }
 
 /**

@@ -4,6 +4,7 @@ import { AppError } from '../../shared/errors/index.ts';
 import { generateApiKey, hashKeySecret, type KeyEnv, parseApiKey } from '../../shared/keys/api-key.ts';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import { tenants } from '../schema/tenants.ts';
+import { isUuid } from './uuid.ts';
 
 /** What the edge needs to authenticate a key; JSON-serialisable so it can be cached in memory and Redis. */
 export interface AuthKeyRecord {
@@ -163,7 +164,7 @@ export async function listKeys(
 export function keyLocator(ref: string) {
   const full = parseApiKey(ref);
   if (full) return eq(apiKeys.prefix, full.prefix);
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) return eq(apiKeys.id, ref);
+  if (isUuid(ref)) return eq(apiKeys.id, ref);
   return eq(apiKeys.prefix, ref);
 }
 

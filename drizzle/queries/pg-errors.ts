@@ -1,15 +1,20 @@
 /**
- * The SQLSTATE of a database error, looking through drizzle's DrizzleQueryError wrapper (whose own message
- * embeds parameter values and must never be shown or logged).
+ * The database error itself (with its SQLSTATE `code` and the server's `message`), looking through drizzle's
+ * DrizzleQueryError wrapper, whose own message embeds parameter values and must never be shown or logged.
  */
-export function pgErrorCode(err: unknown): string | undefined {
+function pgErrorOf(err: unknown): { code: string; message: unknown } | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, message };
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The SQLSTATE of a database error. */
+export function pgErrorCode(err: unknown): string | undefined {
+  return pgErrorOf(err)?.code;
 }
 
 export const UNIQUE_VIOLATION = '23505';
@@ -22,13 +27,6 @@ export const CHECK_VIOLATION = '23514';
  * other error. The message comes from the server's error, never from drizzle's wrapper around it.
  */
 export function pgDataException(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-      return code.startsWith('22') && typeof message === 'string' ? message : undefined;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const pg = pgErrorOf(err);
+  return pg?.code.startsWith('22') && typeof pg.message === 'string' ? pg.message : undefined;
 }

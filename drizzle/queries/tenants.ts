@@ -3,6 +3,7 @@ import type { Database } from '../../shared/db/types.ts';
 import { AppError } from '../../shared/errors/index.ts';
 import { type Tenant, tenants } from '../schema/tenants.ts';
 import { pgErrorCode, UNIQUE_VIOLATION } from './pg-errors.ts';
+import { isUuid } from './uuid.ts';
 
 /** Default limits per plan; a tenant can override either number. */
 export const PLAN_LIMITS = {
@@ -22,7 +23,6 @@ export interface CreateTenantInput {
 }
 
 const TENANT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function validateTenantName(name: string): void {
   if (!TENANT_NAME.test(name)) {
@@ -33,7 +33,7 @@ export function validateTenantName(name: string): void {
   }
   // The admin API and the CLI take a tenant id or name in one place and read a UUID as an id: a tenant with such
   // a name could never be named, and could shadow another tenant's id.
-  if (UUID.test(name)) {
+  if (isUuid(name)) {
     throw new AppError(
       'INVALID_REQUEST',
       `tenant name "${name}" looks like a tenant id (a UUID); choose another`,
@@ -96,6 +96,11 @@ export async function findTenantByName(db: Database, name: string): Promise<Tena
 export async function findTenantById(db: Database, id: string): Promise<Tenant | null> {
   const [row] = await db.select().from(tenants).where(eq(tenants.id, id)).limit(1);
   return row ?? null;
+}
+
+/** A tenant named by id (a UUID) or by name, as the admin API's paths and the CLI's flags take it. */
+export function findTenantByRef(db: Database, ref: string): Promise<Tenant | null> {
+  return isUuid(ref) ? findTenantById(db, ref.toLowerCase()) : findTenantByName(db, ref);
 }
 
 export async function listTenants(db: Database): Promise<Tenant[]> {

@@ -1,3 +1,4 @@
+import { concatBytes } from '../../shared/bytes.ts';
 import { AppError } from '../../shared/errors/index.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';
 import { ELEMENT_BYTE_SIZE, tensorDataBytes, tensorDataFromBytes } from './datatype-arrays.ts';
@@ -170,14 +171,5 @@ export function assembleBinaryBody(
   chunks: readonly Uint8Array[],
 ): { body: Uint8Array; headerLength: number } {
   const header = utf8Encoder.encode(headerJson);
-  let total = header.byteLength;
-  for (const c of chunks) total += c.byteLength;
-  const body = new Uint8Array(total);
-  body.set(header, 0);
-  let offset = header.byteLength;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.byteLength;
-  }
-  return { body, headerLength: header.byteLength };
+  return { body: concatBytes([header, ...chunks]), headerLength: header.byteLength };
 }

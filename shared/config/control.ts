@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { autoscalerEnvSchema } from '../fleet/autoscaler-config.ts';
+import { int } from './fields.ts';
 
 /**
  * The control plane's reconcile runner (Cron Trigger in the edge worker, or `npm run cli -- fleet …`):
@@ -7,8 +8,6 @@ import { autoscalerEnvSchema } from '../fleet/autoscaler-config.ts';
  * GPU-type mappings, what launched hosts run, and the lifecycle bounds. Autoscaler knobs come from
  * `shared/fleet/autoscaler-config.ts` and are merged in. Documented in the README.
  */
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 export const PROVIDER_NAMES = ['vast-ai', 'runpod', 'lambda'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { commaList, int } from './fields.ts';
 import { loadConfig } from './load.ts';
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 export type DatabaseDriver = 'pg' | 'neon' | 'pglite';
 
@@ -20,16 +19,7 @@ export const dataConfigSchema = z
   .object({
     DATABASE_URL: databaseUrl.default('pglite://.data/pglite'),
     /** Comma-separated read replica URLs (same driver as the primary). */
-    DATABASE_REPLICA_URLS: z
-      .string()
-      .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(databaseUrl)),
+    DATABASE_REPLICA_URLS: commaList.pipe(z.array(databaseUrl)),
     DATABASE_DRIVER: z.enum(['pg', 'neon', 'pglite']).optional(),
     DATABASE_POOL_MAX: int(1, 1000).default(10),
     /** Connections are closed and replaced after this long, so a pool follows failovers and DNS changes. */

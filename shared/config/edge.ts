@@ -1,16 +1,5 @@
 import { z } from 'zod';
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-
-const list = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
+import { int, commaList as list } from './fields.ts';
 
 /**
  * The edge worker's configuration: Workers vars and secrets under wrangler, `process.env` under

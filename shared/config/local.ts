@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bool } from './fields.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -37,10 +38,6 @@ export const pgliteServerConfigSchema = z.object({
   PGLITE_PORT: port.default(5433),
   PGLITE_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(64),
 });
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
  * `npm start` (scripts/dev/start.ts). The origin's own variables (MODEL_REPOSITORY, EXECUTION_PROVIDER, …) are

@@ -1,11 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+import { bool, commaList, int } from './fields.ts';
 
 /** Default intra-op threads: leave a core for HTTP and batching so the event loop stays responsive. */
 export function defaultIntraOpThreads(cores = availableParallelism()): number {
@@ -20,15 +15,7 @@ export const originConfigSchema = z
     MODEL_REPOSITORY: z.string().default('./models'),
     MODEL_CONTROL_MODE: z.enum(['none', 'explicit']).default('none'),
     /** Comma-separated models to load at start in explicit mode (Triton's --load-model). */
-    LOAD_MODELS: z
-      .string()
-      .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ),
+    LOAD_MODELS: commaList,
     EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
     CUDA_DEVICE_ID: int(0).default(0),
     INTRA_OP_THREADS: int(1, 1024).optional(),

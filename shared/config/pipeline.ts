@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { USAGE_CONSUMER_GROUP, USAGE_DEAD_LETTER_STREAM, USAGE_STREAM } from '../usage/event.ts';
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+import { int } from './fields.ts';
 
 /**
  * The usage drain job's configuration (`npm run cli -- usage drain`, `tsx scripts/jobs/usage-drain.ts`).

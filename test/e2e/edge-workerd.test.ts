@@ -11,6 +11,7 @@ import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
 import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
 import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
+import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { createDatabase } from '../../shared/db/client.ts';
 import {
@@ -19,7 +20,6 @@ import {
   fetchRefuses,
   randomEdgeRequest,
 } from '../support/hostile-edge-requests.ts';
-import { rng } from '../support/seeded-random.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 
 /**

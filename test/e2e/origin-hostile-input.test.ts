@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
 import type { Tensor } from '../../origin/protocol/tensor.ts';
+import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';
-import { rng } from '../support/seeded-random.ts';
 import { type Harness, makeRepository, startHarness } from './origin-harness.ts';
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import {
   checkEdgeAnswer,
   crossesTenant,
@@ -8,7 +9,6 @@ import {
   randomEdgeRequest,
   type Sent,
 } from '../support/hostile-edge-requests.ts';
-import { rng } from '../support/seeded-random.ts';
 import { type DbEdge, inferWith, operator, startDbEdge } from './db-fixture.ts';
 import { type RedisFixture, startRedisFixture } from './redis-fixture.ts';
 

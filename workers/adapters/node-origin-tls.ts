@@ -1,15 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { EdgeConfig } from '../../shared/config/edge.ts';
 import { ConfigError } from '../../shared/config/load.ts';
-
-async function readPem(variable: string, path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${variable}: cannot read ${path} (${(err as Error).message})`);
-  }
-}
+import { readConfigFile } from '../../shared/config/read-file.ts';
 
 /**
  * Under Node, the `fetch` the router calls origins with when the configuration names TLS files: it presents the
@@ -25,9 +17,9 @@ export async function nodeOriginFetch(config: EdgeConfig): Promise<typeof fetch 
   }
   if (!certFile && !config.ORIGIN_TLS_CA_FILE) return undefined;
   const [cert, key, ca] = await Promise.all([
-    certFile ? readPem('ORIGIN_TLS_CLIENT_CERT_FILE', certFile) : undefined,
-    keyFile ? readPem('ORIGIN_TLS_CLIENT_KEY_FILE', keyFile) : undefined,
-    config.ORIGIN_TLS_CA_FILE ? readPem('ORIGIN_TLS_CA_FILE', config.ORIGIN_TLS_CA_FILE) : undefined,
+    certFile ? readConfigFile('ORIGIN_TLS_CLIENT_CERT_FILE', certFile) : undefined,
+    keyFile ? readConfigFile('ORIGIN_TLS_CLIENT_KEY_FILE', keyFile) : undefined,
+    config.ORIGIN_TLS_CA_FILE ? readConfigFile('ORIGIN_TLS_CA_FILE', config.ORIGIN_TLS_CA_FILE) : undefined,
   ]);
   const dispatcher = new Agent({
     connect: { ...(cert && key ? { cert, key } : {}), ...(ca ? { ca } : {}) },

@@ -1,3 +1,5 @@
+import { concatBytes } from '../../shared/bytes.ts';
+
 /**
  * Reads an origin's answer into memory, at most `maxBytes` of it. An origin is a rented host the edge does not
  * fully trust: an answer larger than any the platform produces must not be able to exhaust an isolate's memory
@@ -29,12 +31,5 @@ export async function readBoundedBody(response: Response, maxBytes: number): Pro
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
 }

@@ -1,12 +1,10 @@
-import { findTenantById, findTenantByName } from '../../../drizzle/queries/tenants.ts';
+import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import { listUsageEvents, type UsageAggregate, usageReport } from '../../../drizzle/queries/usage.ts';
 import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
 import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CommandGroup, FlagSpec, FlagValues } from '../types.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const rangeFlags = {
   tenant: { type: 'string', required: true, description: 'tenant name or id' },
@@ -32,9 +30,7 @@ async function resolveRange(db: Database, flags: FlagValues) {
   const to = parseTime('to', flags['to']);
   if (from.getTime() >= to.getTime()) throw new UsageError('--from must be before --to');
   const ref = String(flags['tenant']);
-  const tenant = UUID.test(ref)
-    ? await findTenantById(db, ref.toLowerCase())
-    : await findTenantByName(db, ref);
+  const tenant = await findTenantByRef(db, ref);
   if (!tenant) throw new AppError('NOT_FOUND', `no tenant "${ref}"`);
   return { tenant, from, to };
 }

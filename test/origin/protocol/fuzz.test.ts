@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeInferRequest } from '../../../origin/protocol/json-codec.ts';
+import { seededRandom as rng } from '../../../scripts/sim/rng.ts';
 import { AppError } from '../../../shared/errors/index.ts';
-import { rng } from '../../support/seeded-random.ts';
 
 const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64'];
 const MORE = ['FP16', 'FP32', 'FP64', 'BYTES', 'BF16', 'FP8', '', 7, null];

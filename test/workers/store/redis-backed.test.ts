@@ -30,6 +30,15 @@ const post = (key: string, batch = 1, extra: Record<string, string> = {}) => ({
   body: inferBody(batch),
 });
 
+/** A fresh key, stored in an in-memory data layer, its Redis entry cleaned up after the file. */
+async function storedKey() {
+  const k = await makeKey();
+  prefixes.push(k.record.prefix);
+  const data = new MemoryData();
+  data.records.set(k.record.prefix, k.record);
+  return { k, data };
+}
+
 async function redisEdge(data: MemoryData, services: Partial<Services> = {}) {
   const redis = r.client();
   // Real clock: the Upstash limiter computes refills from Date.now on the Redis side of the script.
@@ -59,10 +68,7 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
   });
 
   it('finds a key in Redis from a cold isolate without asking Postgres, and forgets it on invalidate', async () => {
-    const k = await makeKey();
-    prefixes.push(k.record.prefix);
-    const data = new MemoryData();
-    data.records.set(k.record.prefix, k.record);
+    const { k, data } = await storedKey();
     const first = await redisEdge(data);
     expect((await first.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
     expect(data.lookups).toEqual([k.record.prefix]);
@@ -76,10 +82,7 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
   });
 
   it('serves a known key from its stale Redis copy in a cold isolate while Postgres is down, until revoked', async () => {
-    const k = await makeKey();
-    prefixes.push(k.record.prefix);
-    const data = new MemoryData();
-    data.records.set(k.record.prefix, k.record);
+    const { k, data } = await storedKey();
     const first = await redisEdge(data);
     expect((await first.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
     // Past the entry's freshness (AUTH_REDIS_TTL_SECONDS) with Postgres down, in an isolate that never saw it.
@@ -96,10 +99,7 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
   });
 
   it('makes exactly one Redis round trip per request for a warm key: limiter and cache lookup pipelined', async () => {
-    const k = await makeKey();
-    prefixes.push(k.record.prefix);
-    const data = new MemoryData();
-    data.records.set(k.record.prefix, k.record);
+    const { k, data } = await storedKey();
     let redisRef: { getex(key: string): Promise<unknown> } | null = null;
     const lookup: CacheLookupStarter = (c) => {
       if (!c.var.inference || !redisRef) return undefined;
@@ -127,10 +127,7 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
   });
 
   it('appends one usage event per request to the aiserve:usage stream', async () => {
-    const k = await makeKey();
-    prefixes.push(k.record.prefix);
-    const data = new MemoryData();
-    data.records.set(k.record.prefix, k.record);
+    const { k, data } = await storedKey();
     const edge = await redisEdge(data);
     const requestId = `usage-${crypto.randomUUID()}`;
     await edge.app.request('/v2/models/ocr-cls/infer', post(k.key, 2, { 'x-request-id': requestId }));

@@ -1,12 +1,10 @@
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { pgDataException } from '../../../drizzle/queries/pg-errors.ts';
-import { findTenantById, findTenantByName } from '../../../drizzle/queries/tenants.ts';
+import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import type { DatabaseHandle } from '../../../shared/db/client.ts';
 import { AppError, isAppError } from '../../../shared/errors/index.ts';
 import type { AppContext, AuthContext } from '../../env.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function authOf(c: AppContext): AuthContext {
   const auth = c.get('auth');
@@ -61,9 +59,7 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
  */
 export async function resolveTenant(c: AppContext, handle: DatabaseHandle, ref: string): Promise<Tenant> {
   const auth = authOf(c);
-  const tenant = UUID.test(ref)
-    ? await findTenantById(handle.db, ref)
-    : await findTenantByName(handle.db, ref);
+  const tenant = await findTenantByRef(handle.db, ref);
   if (!tenant || (!auth.operator && tenant.id !== auth.tenantId)) {
     throw new AppError('NOT_FOUND', `no tenant "${ref}"`);
   }
