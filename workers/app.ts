@@ -101,7 +101,10 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     touch: services.touch,
     operatorTokenHash: services.operatorTokenHash,
   };
-  app.use('/v2/models/*', auth({ ...authDeps, scope: 'model' }));
+  app.use(
+    '/v2/models/*',
+    auth({ ...authDeps, scope: 'model', modelSettings: services.routing?.settings ?? undefined }),
+  );
   app.use('/admin/v1/*', auth({ ...authDeps, scope: 'admin' }));
   // After auth: a request without a valid key gets its 401 before anyone parses (up to 64 MiB of) its body.
   // Before the limiter, which charges the items in the body.

@@ -200,21 +200,11 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
    * MODEL_NOT_FOUND when there is no such model directory, MODEL_LOAD_FAILED naming the file otherwise.
    */
   load(name: string, options: LoadOptions = {}): Promise<void> {
-    try {
-      checkModelName(name);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     return this.#withLock(name, () => this.#load(name, options));
   }
 
   /** Unloads every version of `name`: UNLOADING (get() → MODEL_NOT_READY), runtime.close(), pool.close(). */
   unload(name: string): Promise<void> {
-    try {
-      checkModelName(name);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     return this.#withLock(name, async () => {
       const record = this.#models.get(name);
       if (!record) {
@@ -343,8 +333,13 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
     return record;
   }
 
-  /** Serialises load/unload per model. */
+  /** Serialises load/unload per model; a name that is not a model directory never gets a record or a lock. */
   #withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      checkModelName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const record = this.#record(name);
     const result = record.lock.then(fn);
     const tail = result.then(
@@ -378,49 +373,49 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
     return versions.sort((a, b) => a - b);
   }
 
+  /**
+   * The model's config: the load request's override when given, else `<model>/config.json`, else none (all
+   * completed from the ONNX file). `configPath` names where it came from, for messages.
+   */
   async #readConfig(
     name: string,
     dir: string,
     override: unknown,
   ): Promise<{ config: ModelConfig; configPath: string | undefined }> {
-    if (override !== undefined) {
-      const label = `the load request's 'config' parameter for '${name}'`;
-      const config = parseModelConfig(override, label);
-      if (config.name !== undefined && config.name !== name) {
-        throw new AppError(
-          'MODEL_LOAD_FAILED',
-          `invalid model config ${label}: name '${config.name}' does not match the model '${name}'`,
-        );
-      }
-      return { config, configPath: label };
+    const source =
+      override !== undefined
+        ? { json: override, label: `the load request's 'config' parameter for '${name}'`, owner: 'model' }
+        : await this.#configFile(dir);
+    if (!source)
+      return { config: parseModelConfig(undefined, join(dir, 'config.json')), configPath: undefined };
+    const config = parseModelConfig(source.json, source.label);
+    if (config.name !== undefined && config.name !== name) {
+      throw new AppError(
+        'MODEL_LOAD_FAILED',
+        `invalid model config ${source.label}: name '${config.name}' does not match the ${source.owner} '${name}'`,
+      );
     }
+    return { config, configPath: source.label };
+  }
+
+  /** `<dir>/config.json` as JSON, or null when there is none. */
+  async #configFile(dir: string): Promise<{ json: unknown; label: string; owner: string } | null> {
     const configPath = join(dir, 'config.json');
     let text: string;
     try {
       text = await readFile(configPath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        return { config: parseModelConfig(undefined, configPath), configPath: undefined };
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new AppError('MODEL_LOAD_FAILED', `cannot read model config ${configPath}: ${messageOf(err)}`);
     }
-    let json: unknown;
     try {
-      json = JSON.parse(text);
+      return { json: JSON.parse(text), label: configPath, owner: 'model directory' };
     } catch (err) {
       throw new AppError(
         'MODEL_LOAD_FAILED',
         `invalid model config ${configPath}: not valid JSON (${messageOf(err)})`,
       );
     }
-    const config = parseModelConfig(json, configPath);
-    if (config.name !== undefined && config.name !== name) {
-      throw new AppError(
-        'MODEL_LOAD_FAILED',
-        `invalid model config ${configPath}: name '${config.name}' does not match the model directory '${name}'`,
-      );
-    }
-    return { config, configPath };
   }
 
   async #load(name: string, options: LoadOptions): Promise<void> {

@@ -9,7 +9,7 @@ export interface ModelCacheSettings {
   cacheTtlSeconds: number;
   /** One answer serves every tenant: the cache key leaves the tenant out. */
   shareable: boolean;
-  /** `private`: only `ownerTenantId`'s keys may use the model (workers/routing/model-access.ts). */
+  /** `private`: only `ownerTenantId`'s keys may use the model (workers/middleware/auth/model-access.ts). */
   visibility?: 'public' | 'private';
   ownerTenantId?: string | null;
 }

@@ -6,7 +6,7 @@ import { ifNoneMatchHits, type MetadataEntry } from '../cache/metadata-cache.ts'
 import { storableHeaders, toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
-import { checkAccess, getFromOrigin } from '../routing/inference.ts';
+import { getFromOrigin } from '../routing/inference.ts';
 
 const params = {
   model: z
@@ -68,7 +68,6 @@ function render(c: Context<AppEnv>, entry: MetadataEntry, xCache: 'HIT-EDGE' | '
 }
 
 async function serve(c: Context<AppEnv>, routing: EdgeRouting, model: string, version: string | null) {
-  await checkAccess(c, routing, model);
   const platform = c.get('platform');
   const result = await routing.metadata.get(
     `${model}\u0000${version ?? ''}`,

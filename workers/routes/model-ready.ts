@@ -4,7 +4,7 @@ import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
 import { toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
-import { checkAccess, getFromOrigin } from '../routing/inference.ts';
+import { getFromOrigin } from '../routing/inference.ts';
 
 const model = z
   .string()
@@ -63,7 +63,6 @@ export const modelVersionReadyRoute = createRoute({
 /** Registers the readiness GETs: forwarded live (readiness changes as origins load and drain). */
 export function registerModelReady(app: OpenAPIHono<AppEnv>, routing: EdgeRouting): void {
   const handler = async (c: Context<AppEnv>, m: string, v: string | null): Promise<Response> => {
-    await checkAccess(c, routing, m);
     const answer = await getFromOrigin(c, routing, m, v, '/ready');
     c.set('originId', answer.originId);
     return toResponse(answer);

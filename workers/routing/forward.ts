@@ -110,12 +110,10 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** An attempt's outcome, with the answer when there is one (a breaker refusal is the registry's, not ours). */
 type Attempt =
-  | { kind: 'response'; status: number; code?: string; response: OriginResponse }
-  | { kind: 'transport' }
-  | { kind: 'oversized' }
-  | { kind: 'timeout' }
-  | { kind: 'deadline' };
+  | (Extract<AttemptOutcome, { kind: 'response' }> & { response: OriginResponse })
+  | Exclude<AttemptOutcome, { kind: 'response' } | { kind: 'breaker-open' }>;
 
 /** The `code` of a platform JSON error body, read only for the statuses whose meaning depends on it. */
 function errorCodeOf(status: number, body: Uint8Array): string | undefined {

@@ -12,7 +12,6 @@ import type { AppEnv } from '../env.ts';
 import { Deadline, resolveDeadlineMs, TIMEOUT_HEADER } from './deadline.ts';
 import type { EdgeRouting } from './edge-routing.ts';
 import type { OriginRequest, OriginResponse } from './forward.ts';
-import { checkModelAccess } from './model-access.ts';
 
 /**
  * An origin's answer as coalesced callers share it: every header the client should see (not only the
@@ -56,13 +55,6 @@ function originPath(model: string, version: string | null, suffix: string): stri
   return (version === null ? base : `${base}/versions/${encodeURIComponent(version)}`) + suffix;
 }
 
-/** A private model answers only its owner's keys, whatever the cache holds (model-access.ts). */
-export async function checkAccess(c: Context<AppEnv>, routing: EdgeRouting, model: string): Promise<void> {
-  const tenantId = c.get('auth')?.tenantId;
-  if (!tenantId) return;
-  checkModelAccess(model, routing.settings.peek(model) ?? (await routing.settings.get(model)), tenantId);
-}
-
 /**
  * `POST …/infer` at the edge: the cache lookup (started by the rate limiter, or here), then on a miss one
  * origin call per key in this isolate (coalesced), the answer passed through with `X-Cache`, and a 200
@@ -71,7 +63,6 @@ export async function checkAccess(c: Context<AppEnv>, routing: EdgeRouting, mode
 export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<Response> {
   const inference = c.get('inference');
   if (!inference) throw new AppError('INVALID_REQUEST', 'the request has no inference body');
-  await checkAccess(c, routing, inference.model);
   const lookup = await (c.get('cacheLookup') ?? routing.cache.start(c));
   if (lookup?.response) {
     c.set('cacheResult', lookup.status);

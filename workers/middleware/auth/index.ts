@@ -1,9 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
+import type { ModelSettingsCache } from '../../cache/model-settings.ts';
 import type { AppEnv, AuthContext } from '../../env.ts';
 import type { AuthKeyRecord } from '../../store/auth-record.ts';
 import type { KeyCache } from './key-cache.ts';
+import { checkModelAccess } from './model-access.ts';
 import type { TouchBatcher } from './touch-batcher.ts';
 
 export type { AuthContext } from '../../env.ts';
@@ -18,6 +20,11 @@ export interface AuthOptions {
    * with the `admin` scope (acting on its own tenant); `any`: any valid key.
    */
   scope: 'model' | 'admin' | 'any';
+  /**
+   * With `scope: 'model'`: the models' settings, for the rule that a private model is its owner's alone
+   * (model-access.ts), checked with the key's scopes. Absent: no model is private (no models table).
+   */
+  modelSettings?: Pick<ModelSettingsCache, 'peek' | 'get'>;
 }
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)/;
@@ -135,6 +142,10 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
       const model = c.get('inference')?.model ?? modelFromPath(c.req.path);
       if (model !== null && !record.scopes.includes('*') && !record.scopes.includes(model)) {
         throw new AppError('FORBIDDEN', `API key is not allowed to use model "${model}"`);
+      }
+      if (model !== null && options.modelSettings) {
+        const settings = options.modelSettings.peek(model) ?? (await options.modelSettings.get(model));
+        checkModelAccess(model, settings, record.tenantId);
       }
     } else if (options.scope === 'admin' && !record.scopes.includes('admin')) {
       throw new AppError('FORBIDDEN', 'API key lacks the "admin" scope required by the admin API');

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
+import { jsonTooLarge } from './parse.ts';
 import { ParsedBodyMemo } from './parsed-body-memo.ts';
 
 export { batchItems, parseInferBody } from './parse.ts';
@@ -37,12 +38,7 @@ export interface InferBodyOptions {
  * app.use('/v2/models/*', inferBody({ maxJsonBytes: 8 * 1024 * 1024 }));
  */
 export function inferBody(options: InferBodyOptions): MiddlewareHandler<AppEnv> {
-  const parsedBodies = new ParsedBodyMemo(MEMO_LIMITS);
-  const jsonTooLarge = (bytes: number) =>
-    new AppError(
-      'PAYLOAD_TOO_LARGE',
-      `the JSON part of the request is ${bytes} bytes, over the edge's limit of ${options.maxJsonBytes} (MAX_JSON_BODY_BYTES); send large tensors as raw bytes with the binary tensor data extension (Inference-Header-Content-Length)`,
-    );
+  const parsedBodies = new ParsedBodyMemo({ ...MEMO_LIMITS, maxJsonBytes: options.maxJsonBytes });
   return async function inferBodyMiddleware(c, next) {
     const match = c.req.method === 'POST' ? INFER_PATH.exec(c.req.path) : null;
     if (!match) {
@@ -63,16 +59,11 @@ export function inferBody(options: InferBodyOptions): MiddlewareHandler<AppEnv> 
         'application/octet-stream bodies need Inference-Header-Content-Length',
       );
     }
-    const headerLength = c.req.header('inference-header-content-length');
     const declared = Number(c.req.header('content-length'));
-    // Refused before the body is read when its length says so.
-    if (!binary && declared > options.maxJsonBytes) throw jsonTooLarge(declared);
+    // A whole-JSON body over the limit is refused before it is read; parsing checks every JSON part again.
+    if (!binary && declared > options.maxJsonBytes) throw jsonTooLarge(declared, options.maxJsonBytes);
     const rawBody = new Uint8Array(await c.req.arrayBuffer());
-    const jsonBytes = binary
-      ? Math.min(Number(headerLength?.trim()) || 0, rawBody.byteLength)
-      : rawBody.byteLength;
-    if (jsonBytes > options.maxJsonBytes) throw jsonTooLarge(jsonBytes);
-    const parsed = parsedBodies.parse(rawBody, headerLength);
+    const parsed = parsedBodies.parse(rawBody, c.req.header('inference-header-content-length'));
     c.set('inference', {
       model: decodeSegment(match[1]!, 'model name'),
       version: match[2] === undefined ? null : decodeSegment(match[2], 'model version'),

@@ -33,12 +33,24 @@ export function batchItems(request: InferRequestJson): number {
   return items;
 }
 
+/** 413 for a JSON part over the edge's limit, pointing at the binary extension, which is never parsed. */
+export function jsonTooLarge(bytes: number, maxJsonBytes: number): AppError {
+  return new AppError(
+    'PAYLOAD_TOO_LARGE',
+    `the JSON part of the request is ${bytes} bytes, over the edge's limit of ${maxJsonBytes} (MAX_JSON_BODY_BYTES); send large tensors as raw bytes with the binary tensor data extension (Inference-Header-Content-Length)`,
+  );
+}
+
 /**
  * Parses an inference body: JSON, or with `Inference-Header-Content-Length` a JSON header followed by binary
  * tensor bytes. Checks what the edge can check without the model (structure, header length, that binary
  * sizes add up to the bytes sent); anything malformed is a 400 naming the problem, never a 5xx.
  */
-export function parseInferBody(body: Uint8Array, headerLengthRaw: string | undefined): ParsedBody {
+export function parseInferBody(
+  body: Uint8Array,
+  headerLengthRaw: string | undefined,
+  maxJsonBytes = Number.POSITIVE_INFINITY,
+): ParsedBody {
   let headerLength: number | null = null;
   if (headerLengthRaw !== undefined) {
     if (!/^\d{1,10}$/.test(headerLengthRaw.trim())) {
@@ -54,6 +66,7 @@ export function parseInferBody(body: Uint8Array, headerLengthRaw: string | undef
   }
   const headerBytes = headerLength === null ? body : body.subarray(0, headerLength);
   if (headerBytes.byteLength === 0) throw new AppError('INVALID_JSON', 'request body is empty');
+  if (headerBytes.byteLength > maxJsonBytes) throw jsonTooLarge(headerBytes.byteLength, maxJsonBytes);
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(headerBytes));

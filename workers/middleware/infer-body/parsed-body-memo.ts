@@ -6,6 +6,8 @@ export interface ParsedBodyMemoOptions {
   maxBodyBytes: number;
   /** Raw bytes of all remembered bodies together; the least recently used go first beyond it. */
   maxTotalBytes: number;
+  /** Largest JSON part parsed (parseInferBody's limit). */
+  maxJsonBytes?: number;
 }
 
 interface Entry {
@@ -36,7 +38,8 @@ export class ParsedBodyMemo {
   }
 
   parse(body: Uint8Array, headerLengthRaw: string | undefined): ParsedBody {
-    if (body.byteLength > this.#options.maxBodyBytes) return parseInferBody(body, headerLengthRaw);
+    if (body.byteLength > this.#options.maxBodyBytes)
+      return parseInferBody(body, headerLengthRaw, this.#options.maxJsonBytes);
     const key = createHash('sha256')
       .update(headerLengthRaw === undefined ? '-' : `h${headerLengthRaw}`)
       .update('\n')
@@ -49,7 +52,7 @@ export class ParsedBodyMemo {
       this.#entries.set(key, known);
       return known.parsed;
     }
-    const parsed = parseInferBody(body, headerLengthRaw);
+    const parsed = parseInferBody(body, headerLengthRaw, this.#options.maxJsonBytes);
     this.#entries.set(key, { parsed, bytes: body.byteLength });
     this.#totalBytes += body.byteLength;
     for (const [oldest, entry] of this.#entries) {

@@ -1,5 +1,5 @@
-import { AppError } from '../../shared/errors/index.ts';
-import type { ModelCacheSettings } from '../cache/policy.ts';
+import { AppError } from '../../../shared/errors/index.ts';
+import type { ModelCacheSettings } from '../../cache/policy.ts';
 
 /**
  * Whether a tenant's key may use a model, by the model's settings row: a `private` model is its owner's alone.
