@@ -22,7 +22,7 @@ function decodeSegment(segment: string, what: string): string {
 export interface InferBodyOptions {
   /**
    * Largest JSON part of a body: the whole body, or the header before the binary tensor bytes. Parsing JSON
-   * costs the edge two to three times its size in memory (the decoded text, the parsed values, the canonical
+   * costs the edge several times its size in memory (the decoded text, the parsed values, the canonical
    * form for the cache key), and a Worker isolate has 128 MB for every request it serves at once; tensor bytes
    * sent with the binary extension are never parsed, so they may go up to the route's body limit.
    */
