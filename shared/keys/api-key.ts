@@ -10,7 +10,7 @@
  * to brute-force, and the edge verifies a key on every request within a few milliseconds.
  */
 
-import { createHash } from 'node:crypto';
+import { sha256HexSync } from '../sha256-sync.ts';
 
 export type KeyEnv = 'live' | 'test';
 
@@ -75,7 +75,7 @@ export function generateApiKey(env: KeyEnv = 'live'): GeneratedApiKey {
  * largest single cost of a cache hit.
  */
 export function hashKeySecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return sha256HexSync(secret);
 }
 
 /**

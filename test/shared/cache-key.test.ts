@@ -6,7 +6,7 @@ import {
   jsonTensorBytes,
   stableStringify,
 } from '../../shared/cache-key.ts';
-import { sha256HexSync } from '../../workers/cache/sha256.ts';
+import { sha256HexSync } from '../../shared/sha256-sync.ts';
 
 const base = {
   tenantId: 'tenant-a',

@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
 import { cacheKeyMaterial, canonicalBodyMaterial } from '../../shared/cache-key.ts';
+import { sha256HexSync } from '../../shared/sha256-sync.ts';
 import type { AppEnv, CacheLookupResult, EdgeCache, ParsedInference, Platform } from '../env.ts';
 import { EdgeResponseCache } from './edge-cache.ts';
 import { type CacheHitSource, type CacheTier, LayeredCache } from './layered.ts';
 import type { MemoryCache } from './memory-cache.ts';
 import type { ModelSettingsCache } from './model-settings.ts';
 import { type CacheDecision, decideCache, parseClientCacheDirective } from './policy.ts';
-import { sha256HexSync } from './sha256.ts';
 import { type ResponseCache, type StoredResponse, toResponse, withResponseId } from './stored-response.ts';
 
 /** What the cache does for one inference request: the policy decision and, unless bypassed, the key. */
