@@ -106,7 +106,7 @@ export const CONFIG_SECTIONS: ConfigSection[] = [
     intro:
       'The job that moves usage events from the Redis stream to Postgres (`npx tsx scripts/jobs/usage-drain.ts`), ' +
       'together with the [database client](#database-client) variables. Explained in ' +
-      '[the data layer](../concepts/data-layer.md#usage-events-stream-drain-usage_events).',
+      '[the data layer](../concepts/data-layer.md#usage-drain).',
   },
   {
     title: 'Partition maintenance',
