@@ -6,7 +6,8 @@ import { int } from './fields.ts';
  * The control plane's reconcile runner (Cron Trigger in the edge worker, or `npm run cli -- fleet …`):
  * providers in failover order, their credentials and base URLs (point them at the local fakes in tests),
  * GPU-type mappings, what launched hosts run, and the lifecycle bounds. Autoscaler knobs come from
- * `shared/fleet/autoscaler-config.ts` and are merged in. Documented in the README.
+ * `shared/fleet/autoscaler-config.ts` and are merged in. Each field's `.describe()` is its documentation
+ * (`npm run docs:config`).
  */
 
 export const PROVIDER_NAMES = ['vast-ai', 'runpod', 'lambda'] as const;
@@ -64,61 +65,139 @@ const providerOrderSchema = z.string().transform((spec, ctx) => {
 
 export const controlConfigSchema = z
   .object({
-    /** Failover order; default: every provider with an API key, in this order. */
-    CONTROL_PROVIDERS: providerOrderSchema.optional(),
-    VAST_API_KEY: z.string().optional(),
-    RUNPOD_API_KEY: z.string().optional(),
-    LAMBDA_API_KEY: z.string().optional(),
-    VAST_BASE_URL: z.string().url().default('https://console.vast.ai/api/v0'),
-    RUNPOD_BASE_URL: z.string().url().default('https://rest.runpod.io/v1'),
-    LAMBDA_BASE_URL: z.string().url().default('https://cloud.lambdalabs.com/api/v1'),
-    VAST_GPU_TYPES: mapping.default({ 'A100-80GB': 'A100 SXM4', 'H100-80GB': 'H100 SXM', 'L4-24GB': 'L4' }),
-    RUNPOD_GPU_TYPES: mapping.default({
-      'A100-80GB': 'NVIDIA A100 80GB PCIe',
-      'H100-80GB': 'NVIDIA H100 80GB HBM3',
-      'L4-24GB': 'NVIDIA L4',
-    }),
-    LAMBDA_GPU_TYPES: mapping.default({ 'A100-80GB': 'gpu_1x_a100_sxm4', 'H100-80GB': 'gpu_1x_h100_pcie' }),
-    /** On-demand $/h for RunPod offers (REST v1 has no price list). */
-    RUNPOD_PRICES: prices.default({ 'A100-80GB': 1.64, 'H100-80GB': 2.39, 'L4-24GB': 0.43 }),
-    /** Lambda requires exactly one SSH key name per launch. */
-    LAMBDA_SSH_KEY_NAME: z.string().optional(),
-    /** Our GPU type new hosts are launched with. */
-    CONTROL_GPU_TYPE: z.string().min(1).default('A100-80GB'),
-    CONTROL_REGION: z.string().optional(),
-    /** The origin container image (built from deploy/origin.Dockerfile); required to launch. */
-    CONTROL_ORIGIN_IMAGE: z.string().min(1).optional(),
-    CONTROL_DISK_GB: int(8, 4096).default(32),
-    /** A host that has not registered as ready within this is terminated and counted. */
-    CONTROL_BOOT_TIMEOUT_MS: int(10_000).default(600_000),
-    /** A draining host is terminated when idle or after this, whichever comes first. */
-    CONTROL_DRAIN_TIMEOUT_MS: int(0).default(300_000),
-    /**
-     * Most of the fleet one provider may hold after a launch: a provider over it is tried last, so losing any
-     * one provider costs at most this share of capacity. 0.4 is what the simulator's outage trace ran with;
-     * 1 launches in plain CONTROL_PROVIDERS order.
-     */
-    CONTROL_MAX_PROVIDER_SHARE: z.coerce.number().gt(0).max(1).default(0.4),
-    /**
-     * Expected boot time per provider (`runpod=90000,vast-ai=180000`, milliseconds): what scale to zero checks
-     * against the cold-start budget. A provider without an entry never counts as fast enough, so without this
-     * the fleet keeps at least one replica even when AUTOSCALER_SCALE_TO_ZERO is on.
-     */
-    CONTROL_PROVIDER_BOOT_MS: numbersBy('boot time').default({}),
-    CONTROL_PROVIDER_TIMEOUT_MS: int(100, 300_000).default(30_000),
-    CONTROL_RETRY_ATTEMPTS: int(1, 10).default(3),
-    CONTROL_RETRY_BASE_MS: int(1, 60_000).default(500),
-    CONTROL_BREAKER_THRESHOLD: int(1, 100).default(5),
-    CONTROL_BREAKER_COOLDOWN_MS: int(1_000).default(60_000),
-    /** The edge's Upstash (the fleet registry lives there). */
-    UPSTASH_REDIS_REST_URL: z.string().url().optional(),
-    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-    /** What launched hosts get: signing keys (`keyId:secret[,…]`, the edge's pair), registry address/token. */
-    HOST_ORIGIN_SIGNING_KEYS: z.string().optional(),
-    HOST_REGISTRY_REST_URL: z.string().url().optional(),
-    HOST_REGISTRY_REST_TOKEN: z.string().optional(),
-    HOST_MODEL_REPOSITORY: z.string().default('/models'),
-    HOST_EXECUTION_PROVIDER: z.enum(['cuda', 'cpu']).default('cuda'),
+    CONTROL_PROVIDERS: providerOrderSchema
+      .optional()
+      .describe(
+        'Failover order, comma-separated from `vast-ai`, `runpod`, `lambda`; each provider named needs its API key. Unset: every provider with an API key, in the order `vast-ai,runpod,lambda`.',
+      ),
+    VAST_API_KEY: z.string().optional().describe('Vast.ai API key (a secret).'),
+    RUNPOD_API_KEY: z.string().optional().describe('RunPod API key (a secret).'),
+    LAMBDA_API_KEY: z.string().optional().describe('Lambda API key (a secret).'),
+    VAST_BASE_URL: z
+      .string()
+      .url()
+      .default('https://console.vast.ai/api/v0')
+      .describe('Vast.ai API base (point it at a fake in tests).'),
+    RUNPOD_BASE_URL: z.string().url().default('https://rest.runpod.io/v1').describe('RunPod REST API base.'),
+    LAMBDA_BASE_URL: z
+      .string()
+      .url()
+      .default('https://cloud.lambdalabs.com/api/v1')
+      .describe('Lambda API base.'),
+    VAST_GPU_TYPES: mapping
+      .default({ 'A100-80GB': 'A100 SXM4', 'H100-80GB': 'H100 SXM', 'L4-24GB': 'L4' })
+      .describe('Our GPU type = Vast.ai `gpu_name`, comma-separated.'),
+    RUNPOD_GPU_TYPES: mapping
+      .default({
+        'A100-80GB': 'NVIDIA A100 80GB PCIe',
+        'H100-80GB': 'NVIDIA H100 80GB HBM3',
+        'L4-24GB': 'NVIDIA L4',
+      })
+      .describe('Our GPU type = RunPod GPU type id, comma-separated.'),
+    LAMBDA_GPU_TYPES: mapping
+      .default({ 'A100-80GB': 'gpu_1x_a100_sxm4', 'H100-80GB': 'gpu_1x_h100_pcie' })
+      .describe('Our GPU type = Lambda instance type, comma-separated.'),
+    RUNPOD_PRICES: prices
+      .default({ 'A100-80GB': 1.64, 'H100-80GB': 2.39, 'L4-24GB': 0.43 })
+      .describe('On-demand $/h per GPU type for RunPod offers (its REST v1 API has no price list).'),
+    LAMBDA_SSH_KEY_NAME: z
+      .string()
+      .optional()
+      .describe('Required when Lambda is a provider: Lambda needs exactly one SSH key name per launch.'),
+    CONTROL_GPU_TYPE: z
+      .string()
+      .min(1)
+      .default('A100-80GB')
+      .describe('Our GPU type new hosts are launched with.'),
+    CONTROL_REGION: z.string().optional().describe('Region asked of the providers. Unset: any.'),
+    CONTROL_ORIGIN_IMAGE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The origin container image the hosts run (built from `deploy/origin.Dockerfile`); required for a real pass.',
+      ),
+    CONTROL_DISK_GB: int(8, 4096).default(32).describe('Disk per host, in GB.'),
+    CONTROL_BOOT_TIMEOUT_MS: int(10_000)
+      .default(600_000)
+      .describe(
+        'A host not registered as ready within this (milliseconds from the launch, 10 min) is terminated, marked failed and counted in `bootTimeouts`. It must cover provisioning, pulling a multi-GB CUDA image and loading the models.',
+      ),
+    CONTROL_DRAIN_TIMEOUT_MS: int(0)
+      .default(300_000)
+      .describe(
+        'A draining host is terminated when idle or after this (milliseconds), whichever comes first.',
+      ),
+    CONTROL_MAX_PROVIDER_SHARE: z.coerce
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.4)
+      .describe(
+        "Most of the fleet one provider may hold after a launch: a provider over it is tried last, so losing any one provider costs at most this share of capacity. 0.4 is what the simulator's outage trace ran with; `1` launches in plain `CONTROL_PROVIDERS` order.",
+      ),
+    CONTROL_PROVIDER_BOOT_MS: numbersBy('boot time')
+      .default({})
+      .describe(
+        'Expected boot time per provider in milliseconds (`runpod=90000,vast-ai=180000`), checked against `AUTOSCALER_COLD_START_BUDGET_MS` before scaling to zero. A provider without an entry never counts as fast enough, so without this the fleet keeps at least one replica even with `AUTOSCALER_SCALE_TO_ZERO=true`.',
+      ),
+    CONTROL_PROVIDER_TIMEOUT_MS: int(100, 300_000)
+      .default(30_000)
+      .describe('Bound on one provider API call, in milliseconds; past it the call is `transient`.'),
+    CONTROL_RETRY_ATTEMPTS: int(1, 10)
+      .default(3)
+      .describe('Tries per provider for transient and rate-limited errors, the first included.'),
+    CONTROL_RETRY_BASE_MS: int(1, 60_000)
+      .default(500)
+      .describe(
+        'First backoff step in milliseconds (doubles, "equal jitter", capped at 10 s; a provider\'s `Retry-After` is a floor).',
+      ),
+    CONTROL_BREAKER_THRESHOLD: int(1, 100)
+      .default(5)
+      .describe("Consecutive transient failures that open a provider's breaker."),
+    CONTROL_BREAKER_COOLDOWN_MS: int(1_000)
+      .default(60_000)
+      .describe(
+        'How long an open provider breaker skips the provider before one trial call, in milliseconds.',
+      ),
+    UPSTASH_REDIS_REST_URL: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        "The edge's Upstash REST URL: the fleet registry, the reconcile lock and the control state live there. Both or neither with the token.",
+      ),
+    UPSTASH_REDIS_REST_TOKEN: z
+      .string()
+      .optional()
+      .describe('Token for `UPSTASH_REDIS_REST_URL` (a secret).'),
+    HOST_ORIGIN_SIGNING_KEYS: z
+      .string()
+      .optional()
+      .describe(
+        "`keyId:secret[,…]` given to launched hosts as `ORIGIN_SIGNING_KEYS`: must hold the edge's `ORIGIN_SIGNING_KEY`. Required for a real pass.",
+      ),
+    HOST_REGISTRY_REST_URL: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        'Registry address given to hosts as `REGISTRY_REDIS_REST_URL`. Unset: `UPSTASH_REDIS_REST_URL`.',
+      ),
+    HOST_REGISTRY_REST_TOKEN: z
+      .string()
+      .optional()
+      .describe(
+        "Registry token given to hosts as `REGISTRY_REDIS_REST_TOKEN`. Unset: `UPSTASH_REDIS_REST_TOKEN` (a real pass then warns). In production use a restricted ACL user's token (`npm run cli -- fleet host-acl`), not the edge's own.",
+      ),
+    HOST_MODEL_REPOSITORY: z
+      .string()
+      .default('/models')
+      .describe('`MODEL_REPOSITORY` on the hosts (where the image keeps its models).'),
+    HOST_EXECUTION_PROVIDER: z
+      .enum(['cuda', 'cpu'])
+      .default('cuda')
+      .describe('`EXECUTION_PROVIDER` on the hosts.'),
   })
   .and(autoscalerEnvSchema)
   .superRefine((env, ctx) => {

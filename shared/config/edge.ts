@@ -5,64 +5,133 @@ import { int, commaList as list } from './fields.ts';
  * The edge worker's configuration: Workers vars and secrets under wrangler, `process.env` under
  * `npm run edge:node`. Read once per isolate with `loadConfig`; a bad value names every bad variable.
  * Database variables (`DATABASE_*`, `NEON_WS_PROXY`) are read by `shared/db` and are not repeated here.
+ * Each field's `.describe()` is its documentation (`npm run docs:config`).
  */
 export const edgeConfigSchema = z.object({
-  ENVIRONMENT: z.enum(['dev', 'staging', 'production', 'test']).default('dev'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  /** Unset: in-isolate stores (auth cache, limiter, response cache, static origin list, usage buffer). */
-  UPSTASH_REDIS_REST_URL: z.string().url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-  /** Per Redis command; after it the limiter fails open (or closed) and caches are skipped. */
-  REDIS_TIMEOUT_MS: int(50, 60_000).default(1_000),
-  /** Operator bearer token for `/admin/v1/*`; unset disables operator access. */
-  ADMIN_TOKEN: z.string().min(24, 'ADMIN_TOKEN must be at least 24 characters').optional(),
-  /** Browser origins allowed by CORS (exact match); empty: no CORS headers at all. `*` allows any. */
-  CORS_ORIGINS: list,
-  MAX_BODY_BYTES: int(1024).default(64 * 1024 * 1024),
-  /** Largest JSON part of an inference body (all of it, or the header before binary tensor bytes). */
-  MAX_JSON_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
-  ADMIN_MAX_BODY_BYTES: int(256).default(64 * 1024),
-  HSTS_MAX_AGE_SECONDS: int(0).default(31_536_000),
-  /** Isolate-memory tier of the key cache: the revocation bound when the revoker deletes the Redis entry. */
-  AUTH_MEMORY_TTL_MS: int(0, 600_000).default(5_000),
-  /** Redis tier (`aiserve:auth:<prefix>`): the revocation bound when only Postgres changes. */
-  AUTH_REDIS_TTL_SECONDS: int(1, 86_400).default(60),
-  /**
-   * How long past AUTH_REDIS_TTL_SECONDS a known key's record may still be served while Postgres is unreachable
-   * (R3); 0 turns it off.
-   */
-  AUTH_STALE_IF_ERROR_SECONDS: int(0, 604_800).default(86_400),
-  /** Unknown prefixes are remembered this long in isolate memory so guessing does not reach Postgres. */
-  AUTH_NEGATIVE_TTL_MS: int(0, 600_000).default(5_000),
-  /** Minimum interval between batched `last_used_at` writes from one isolate. */
-  AUTH_TOUCH_INTERVAL_MS: int(0).default(30_000),
-  RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed']).default('open'),
-  /** Unauthenticated routes, per `CF-Connecting-IP`. */
-  RATE_LIMIT_IP_PER_MINUTE: int(1).default(120),
-  RATE_LIMIT_IP_BURST: int(1).default(60),
-  /** Without Redis, usage events are buffered and inserted into Postgres in batches of at most this many. */
-  USAGE_BATCH_SIZE: int(1, 10_000).default(100),
-  USAGE_FLUSH_INTERVAL_MS: int(0).default(5_000),
-  /** With Redis: how long a usage event waits for others to share its XADD round trip (0 = none). */
-  USAGE_STREAM_BATCH_MS: int(0, 1_000).default(10),
-  /** Static origin list (used when Redis is not configured): `id=url[@region]` comma-separated. */
-  ORIGINS: list,
-  /** `npm run edge:node` only (wrangler picks its own address). */
-  EDGE_HOST: z.string().default('127.0.0.1'),
-  EDGE_PORT: int(0, 65535).default(8787),
-  /** `keyId:secret` the edge signs origin requests with (the origin's ORIGIN_SIGNING_KEYS holds the pair). */
+  ENVIRONMENT: z
+    .enum(['dev', 'staging', 'production', 'test'])
+    .default('dev')
+    .describe('Deployment environment; added to every log line.'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level.'),
+  UPSTASH_REDIS_REST_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'Upstash REST URL. Unset: in-isolate stores everywhere (memory-only key cache, per-isolate limiter, no shared response cache, static origin list, buffered usage).',
+    ),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional().describe('Token for `UPSTASH_REDIS_REST_URL` (a secret).'),
+  REDIS_TIMEOUT_MS: int(50, 60_000)
+    .default(1_000)
+    .describe(
+      'Bound on each Redis command, in milliseconds; after it the limiter fails open or closed (`RATE_LIMIT_FAILURE_MODE`) and the caches are skipped.',
+    ),
+  ADMIN_TOKEN: z
+    .string()
+    .min(24, 'ADMIN_TOKEN must be at least 24 characters')
+    .optional()
+    .describe('Operator bearer token for `/admin/v1/*` (a secret). Unset turns operator access off.'),
+  CORS_ORIGINS: list.describe(
+    'Comma-separated browser origins allowed by CORS (exact match; `*` allows any). Empty: no CORS headers at all.',
+  ),
+  MAX_BODY_BYTES: int(1024)
+    .default(64 * 1024 * 1024)
+    .describe('Body limit on `/v2/*` in bytes (64 MiB); 413 above.'),
+  MAX_JSON_BODY_BYTES: int(1024)
+    .default(8 * 1024 * 1024)
+    .describe(
+      'Largest JSON part of an inference body in bytes (8 MiB): all of a JSON body, or the header before binary tensor bytes; 413 above, pointing at the binary extension. Parsing JSON costs the edge several times its size in memory (the text, the parsed values, the canonical form for the cache key), and a Worker isolate has 128 MB for all the requests it serves at once.',
+    ),
+  ADMIN_MAX_BODY_BYTES: int(256)
+    .default(64 * 1024)
+    .describe('Body limit on `/admin/*` in bytes (64 KiB).'),
+  HSTS_MAX_AGE_SECONDS: int(0)
+    .default(31_536_000)
+    .describe('`Strict-Transport-Security` max-age in seconds (one year); `0` sends no HSTS header.'),
+  AUTH_MEMORY_TTL_MS: int(0, 600_000)
+    .default(5_000)
+    .describe(
+      'Isolate-memory tier of the key cache, in milliseconds: the revocation bound when the revoker deletes the Redis entry.',
+    ),
+  AUTH_REDIS_TTL_SECONDS: int(1, 86_400)
+    .default(60)
+    .describe(
+      'Freshness of the Redis tier of the key cache (`aiserve:auth:<prefix>`), in seconds: added to the revocation bound when only Postgres changes.',
+    ),
+  AUTH_STALE_IF_ERROR_SECONDS: int(0, 604_800)
+    .default(86_400)
+    .describe(
+      "How long past its freshness a known key's record may still be served while Postgres is unreachable, in seconds (24 h); `0` turns stale-if-error off.",
+    ),
+  AUTH_NEGATIVE_TTL_MS: int(0, 600_000)
+    .default(5_000)
+    .describe(
+      'How long an unknown key prefix is remembered in isolate memory, in milliseconds, so guessing does not reach Postgres.',
+    ),
+  AUTH_TOUCH_INTERVAL_MS: int(0)
+    .default(30_000)
+    .describe('Least interval between batched `last_used_at` writes from one isolate, in milliseconds.'),
+  RATE_LIMIT_FAILURE_MODE: z
+    .enum(['open', 'closed'])
+    .default('open')
+    .describe(
+      "When Redis fails or times out: `open` uses the isolate's own bucket; `closed` answers 503 `DEPENDENCY_UNAVAILABLE` with `Retry-After: 5`.",
+    ),
+  RATE_LIMIT_IP_PER_MINUTE: int(1)
+    .default(120)
+    .describe(
+      'Refill rate per minute of the per-IP bucket (requests without a key, and failed authentication on keyed routes).',
+    ),
+  RATE_LIMIT_IP_BURST: int(1).default(60).describe('Capacity of the per-IP bucket.'),
+  USAGE_BATCH_SIZE: int(1, 10_000)
+    .default(100)
+    .describe(
+      'Usage events per Postgres insert (without Redis), or at most per pipelined XADD batch (with Redis, under Node).',
+    ),
+  USAGE_FLUSH_INTERVAL_MS: int(0)
+    .default(5_000)
+    .describe(
+      'Without Redis: buffered usage events are written once this has passed since the last write, in milliseconds.',
+    ),
+  USAGE_STREAM_BATCH_MS: int(0, 1_000)
+    .default(10)
+    .describe(
+      'With Redis, under Node: how long a usage event waits (after the response) for others to share its XADD round trip, in milliseconds; `0` = none. Not used on Workers.',
+    ),
+  ORIGINS: list.describe(
+    'Static origin list, `id=url[@region]` comma-separated; read when `STATIC_ORIGINS` is empty.',
+  ),
+  EDGE_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe('`npm run edge:node` only: bind address (wrangler picks its own).'),
+  EDGE_PORT: int(0, 65535).default(8787).describe('`npm run edge:node` only: port; `0` picks a free one.'),
   ORIGIN_SIGNING_KEY: z
     .string()
     .regex(/^[^:,\s]+:[^,\s]+$/, 'ORIGIN_SIGNING_KEY must be keyId:secret')
-    .optional(),
-  /**
-   * `npm run edge:node` only: PEM files of the client certificate (and key) presented to origins that require
-   * one (mTLS), and of a private CA to trust for their server certificates. On Workers the client certificate is
-   * the `ORIGIN_MTLS` mTLS-certificate binding instead.
-   */
-  ORIGIN_TLS_CLIENT_CERT_FILE: z.string().min(1).optional(),
-  ORIGIN_TLS_CLIENT_KEY_FILE: z.string().min(1).optional(),
-  ORIGIN_TLS_CA_FILE: z.string().min(1).optional(),
+    .optional()
+    .describe(
+      "`keyId:secret` the edge signs origin requests with (a secret); the origins' `ORIGIN_SIGNING_KEYS` holds the same pair. Unset: requests go unsigned, which only an origin with `ORIGIN_AUTH=off` accepts.",
+    ),
+  ORIGIN_TLS_CLIENT_CERT_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      '`npm run edge:node` only: PEM client certificate presented to origins that require one (mTLS). On Workers, bind the certificate as `ORIGIN_MTLS` instead.',
+    ),
+  ORIGIN_TLS_CLIENT_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('`npm run edge:node` only: PEM private key of `ORIGIN_TLS_CLIENT_CERT_FILE`.'),
+  ORIGIN_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "`npm run edge:node` only: PEM file of a private CA to trust for the origins' server certificates.",
+    ),
 });
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;

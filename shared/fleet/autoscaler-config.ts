@@ -41,7 +41,7 @@ export interface AutoscalerConfig {
 }
 
 /**
- * Defaults tuned with the simulator (`npm run sim:all`, figures in the README): a GPU replica whose 8 slots
+ * Defaults tuned with the simulator (`npm run sim:all`, figures in docs/benchmarks.md): a GPU replica whose 8 slots
  * serve ~100 req/s holds 4 in flight at the target, leaving headroom for the 2-minute boots of GPU hosts.
  */
 export const DEFAULT_AUTOSCALER_CONFIG: AutoscalerConfig = {
@@ -62,27 +62,88 @@ export const DEFAULT_AUTOSCALER_CONFIG: AutoscalerConfig = {
 
 const d = DEFAULT_AUTOSCALER_CONFIG;
 
-/** Environment variables of the autoscaler (the reconcile runner reads them with `loadConfig`). */
+/**
+ * Environment variables of the autoscaler (the reconcile runner and the simulator read them with `loadConfig`).
+ * Each field's `.describe()` is its documentation (`npm run docs:config`).
+ */
 export const autoscalerEnvSchema = z
   .object({
-    AUTOSCALER_TARGET_INFLIGHT: positive.default(d.targetInflightPerReplica),
-    AUTOSCALER_MIN_REPLICAS: int(0, 10_000).default(d.minReplicas),
-    AUTOSCALER_MAX_REPLICAS: int(1, 10_000).default(d.maxReplicas),
-    AUTOSCALER_STABLE_WINDOW_MS: int(1_000).default(d.stableWindowMs),
-    AUTOSCALER_PANIC_WINDOW_MS: int(1_000).default(d.panicWindowMs),
-    AUTOSCALER_PANIC_THRESHOLD: z.coerce.number().min(1).default(d.panicThreshold),
-    AUTOSCALER_SCALE_UP_STABILIZATION_MS: int(0).default(d.scaleUpStabilizationMs),
-    AUTOSCALER_SCALE_DOWN_STABILIZATION_MS: int(0).default(d.scaleDownStabilizationMs),
-    AUTOSCALER_SCALE_UP_PERCENT: z.coerce.number().min(0).default(d.scaleUp.percent),
-    AUTOSCALER_SCALE_UP_REPLICAS: int(0).default(d.scaleUp.replicas),
-    AUTOSCALER_SCALE_UP_PERIOD_MS: int(1_000).default(d.scaleUp.periodMs),
-    AUTOSCALER_SCALE_DOWN_PERCENT: z.coerce.number().min(0).max(100).default(d.scaleDown.percent),
-    AUTOSCALER_SCALE_DOWN_REPLICAS: int(0).default(d.scaleDown.replicas),
-    AUTOSCALER_SCALE_DOWN_PERIOD_MS: int(1_000).default(d.scaleDown.periodMs),
-    AUTOSCALER_SELECT_POLICY: z.enum(['max', 'min']).default('max'),
-    AUTOSCALER_SCALE_TO_ZERO: bool.default(false),
-    AUTOSCALER_IDLE_GRACE_MS: int(0).default(d.idleGraceMs),
-    AUTOSCALER_COLD_START_BUDGET_MS: int(0).default(d.coldStartBudgetMs),
+    AUTOSCALER_TARGET_INFLIGHT: positive
+      .default(d.targetInflightPerReplica)
+      .describe('In-flight (running + queued) requests per ready replica at the target.'),
+    AUTOSCALER_MIN_REPLICAS: int(0, 10_000)
+      .default(d.minReplicas)
+      .describe(
+        'Floor of the fleet; `0` needs `AUTOSCALER_SCALE_TO_ZERO=true`. Must not exceed the maximum.',
+      ),
+    AUTOSCALER_MAX_REPLICAS: int(1, 10_000).default(d.maxReplicas).describe('Ceiling of the fleet.'),
+    AUTOSCALER_STABLE_WINDOW_MS: int(1_000)
+      .default(d.stableWindowMs)
+      .describe("Window of the normal load average, in milliseconds (Knative's stable window)."),
+    AUTOSCALER_PANIC_WINDOW_MS: int(1_000)
+      .default(d.panicWindowMs)
+      .describe(
+        "Short window for panic detection and panic scale-up, in milliseconds; at most the stable window (Knative's panic window).",
+      ),
+    AUTOSCALER_PANIC_THRESHOLD: z.coerce
+      .number()
+      .min(1)
+      .default(d.panicThreshold)
+      .describe("Panic when the panic-window load ≥ this × target × ready replicas (Knative's 200 %)."),
+    AUTOSCALER_SCALE_UP_STABILIZATION_MS: int(0)
+      .default(d.scaleUpStabilizationMs)
+      .describe(
+        'Grow only to the lowest recommendation of this window, in milliseconds (Kubernetes HPA; `0`: at once).',
+      ),
+    AUTOSCALER_SCALE_DOWN_STABILIZATION_MS: int(0)
+      .default(d.scaleDownStabilizationMs)
+      .describe(
+        'Shrink only to the highest recommendation of this window, in milliseconds (the HPA default, 300 s).',
+      ),
+    AUTOSCALER_SCALE_UP_PERCENT: z.coerce
+      .number()
+      .min(0)
+      .default(d.scaleUp.percent)
+      .describe('Scale-up allowance per period, as a percentage of the fleet.'),
+    AUTOSCALER_SCALE_UP_REPLICAS: int(0)
+      .default(d.scaleUp.replicas)
+      .describe(
+        'Scale-up allowance per period, in replicas (lets a fleet of 0 or 1 grow); not 0 together with the percentage.',
+      ),
+    AUTOSCALER_SCALE_UP_PERIOD_MS: int(1_000)
+      .default(d.scaleUp.periodMs)
+      .describe('Scale-up period, in milliseconds.'),
+    AUTOSCALER_SCALE_DOWN_PERCENT: z.coerce
+      .number()
+      .min(0)
+      .max(100)
+      .default(d.scaleDown.percent)
+      .describe('Scale-down allowance per period, as a percentage of the fleet.'),
+    AUTOSCALER_SCALE_DOWN_REPLICAS: int(0)
+      .default(d.scaleDown.replicas)
+      .describe('Scale-down allowance per period, in replicas.'),
+    AUTOSCALER_SCALE_DOWN_PERIOD_MS: int(1_000)
+      .default(d.scaleDown.periodMs)
+      .describe('Scale-down period, in milliseconds.'),
+    AUTOSCALER_SELECT_POLICY: z
+      .enum(['max', 'min'])
+      .default('max')
+      .describe(
+        'Which allowance wins, in both directions: `max` the larger (the HPA default), `min` the smaller.',
+      ),
+    AUTOSCALER_SCALE_TO_ZERO: bool
+      .default(false)
+      .describe(
+        'Allow the fleet to reach zero, after `AUTOSCALER_IDLE_GRACE_MS` without load and only if an available provider boots within `AUTOSCALER_COLD_START_BUDGET_MS` (see `CONTROL_PROVIDER_BOOT_MS`).',
+      ),
+    AUTOSCALER_IDLE_GRACE_MS: int(0)
+      .default(d.idleGraceMs)
+      .describe('Time without load before scaling to zero, in milliseconds.'),
+    AUTOSCALER_COLD_START_BUDGET_MS: int(0)
+      .default(d.coldStartBudgetMs)
+      .describe(
+        'The longest cold start a caller may wait for, in milliseconds: scale to zero only if some provider boots faster.',
+      ),
   })
   .superRefine((env, ctx) => {
     if (env.AUTOSCALER_MIN_REPLICAS > env.AUTOSCALER_MAX_REPLICAS) {
