@@ -13,8 +13,8 @@ import {
   type Services,
   stringBindings,
 } from './services.ts';
-import { createDatabaseSource, type DatabaseSource } from './store/database-source.ts';
-import { createPostgresDataAccess } from './store/postgres-data.ts';
+import { createDatabaseSource, type DatabaseSource } from './stores/database/database-source.ts';
+import { createPostgresDataAccess } from './stores/database/postgres-data.ts';
 
 export interface BuiltEdge {
   app: OpenAPIHono<AppEnv>;

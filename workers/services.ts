@@ -3,17 +3,17 @@ import { type EdgeConfig, edgeConfigSchema } from '../shared/config/edge.ts';
 import { loadConfig } from '../shared/config/load.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
 import type { Bindings, CacheLookupStarter } from './env.ts';
-import { createKeyCache, type KeyCache } from './middleware/auth/key-cache.ts';
-import { createTouchBatcher, type TouchBatcher } from './middleware/auth/touch-batcher.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
 import type { EdgeRouting } from './routing/edge-routing.ts';
-import type { DataAccess } from './store/data-access.ts';
-import type { DatabaseSource } from './store/database-source.ts';
-import { createMemoryRateLimiter } from './store/memory-rate-limiter.ts';
-import type { RateLimiter } from './store/rate-limiter.ts';
-import { createUpstashRateLimiter } from './store/upstash-rate-limiter.ts';
-import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './store/usage-sink.ts';
+import type { DataAccess } from './stores/database/data-access.ts';
+import type { DatabaseSource } from './stores/database/database-source.ts';
+import { createKeyCache, type KeyCache } from './stores/keys/key-cache.ts';
+import { createTouchBatcher, type TouchBatcher } from './stores/keys/touch-batcher.ts';
+import { createMemoryRateLimiter } from './stores/limits/memory-rate-limiter.ts';
+import type { RateLimiter } from './stores/limits/rate-limiter.ts';
+import { createUpstashRateLimiter } from './stores/limits/upstash-rate-limiter.ts';
+import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './stores/usage/usage-sink.ts';
 
 /** Everything the app needs, built once per isolate (Workers) or process (Node). */
 export interface Services {

@@ -1,13 +1,13 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from '@upstash/redis';
 import { generateApiKey, hashKeySecret } from '../../shared/keys/api-key.ts';
+import type { AuthKeyRecord } from '../../shared/keys/auth-record.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { createApp } from '../../workers/app.ts';
 import type { AppEnv } from '../../workers/env.ts';
 import { configFromBindings, createServices, type Services } from '../../workers/services.ts';
-import type { AuthKeyRecord } from '../../workers/store/auth-record.ts';
-import type { DataAccess } from '../../workers/store/data-access.ts';
+import type { DataAccess } from '../../workers/stores/database/data-access.ts';
 
 /** An in-memory `DataAccess` that records what the edge asked of Postgres. */
 export class MemoryData implements DataAccess {

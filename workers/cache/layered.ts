@@ -1,4 +1,4 @@
-import type { ResponseCache, StoredResponse } from './stored-response.ts';
+import type { ResponseCache, StoredResponse } from '../stores/responses/stored-response.ts';
 
 export type CacheTier = 'edge' | 'redis';
 export type CacheHitSource = 'HIT-EDGE' | 'HIT-REDIS';

@@ -2,12 +2,17 @@ import type { Context } from 'hono';
 import { cacheKeyMaterial, canonicalBodyMaterial } from '../../shared/cache-key.ts';
 import { sha256HexSync } from '../../shared/sha256-sync.ts';
 import type { AppEnv, CacheLookupResult, EdgeCache, ParsedInference, Platform } from '../env.ts';
-import { EdgeResponseCache } from './edge-cache.ts';
+import type { ModelSettingsCache } from '../stores/models/model-settings.ts';
+import { EdgeResponseCache } from '../stores/responses/edge-cache.ts';
+import type { MemoryCache } from '../stores/responses/memory-cache.ts';
+import {
+  type ResponseCache,
+  type StoredResponse,
+  toResponse,
+  withResponseId,
+} from '../stores/responses/stored-response.ts';
 import { type CacheHitSource, type CacheTier, LayeredCache } from './layered.ts';
-import type { MemoryCache } from './memory-cache.ts';
-import type { ModelSettingsCache } from './model-settings.ts';
 import { type CacheDecision, decideCache, parseClientCacheDirective } from './policy.ts';
-import { type ResponseCache, type StoredResponse, toResponse, withResponseId } from './stored-response.ts';
 
 /** What the cache does for one inference request: the policy decision and, unless bypassed, the key. */
 export interface InferCachePlan {

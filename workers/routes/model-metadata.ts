@@ -2,11 +2,11 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
 import { modelMetadataSchema } from '../../shared/protocol/model-metadata.ts';
-import { ifNoneMatchHits, type MetadataEntry } from '../cache/metadata-cache.ts';
-import { storableHeaders, toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
 import { getFromOrigin } from '../routing/inference.ts';
+import { ifNoneMatchHits, type MetadataEntry } from '../stores/metadata/metadata-cache.ts';
+import { storableHeaders, toResponse } from '../stores/responses/stored-response.ts';
 
 const params = {
   model: z

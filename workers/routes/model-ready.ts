@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
-import { toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
 import { getFromOrigin } from '../routing/inference.ts';
+import { toResponse } from '../stores/responses/stored-response.ts';
 
 const model = z
   .string()

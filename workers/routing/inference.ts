@@ -2,13 +2,13 @@ import type { Context } from 'hono';
 import { AppError } from '../../shared/errors/index.ts';
 import { requestJsonId } from '../cache/lookup.ts';
 import { isStorableResponse } from '../cache/policy.ts';
+import type { AppEnv } from '../env.ts';
 import {
   type StoredResponse,
   storableHeaders,
   toResponse,
   withResponseId,
-} from '../cache/stored-response.ts';
-import type { AppEnv } from '../env.ts';
+} from '../stores/responses/stored-response.ts';
 import { Deadline, resolveDeadlineMs, TIMEOUT_HEADER } from './deadline.ts';
 import type { EdgeRouting } from './edge-routing.ts';
 import type { OriginRequest, OriginResponse } from './forward.ts';

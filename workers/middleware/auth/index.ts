@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
-import type { ModelSettingsCache } from '../../cache/model-settings.ts';
+import type { AuthKeyRecord } from '../../../shared/keys/auth-record.ts';
 import type { AppEnv, AuthContext } from '../../env.ts';
-import type { AuthKeyRecord } from '../../store/auth-record.ts';
-import type { KeyCache } from './key-cache.ts';
+import type { KeyCache } from '../../stores/keys/key-cache.ts';
+import type { TouchBatcher } from '../../stores/keys/touch-batcher.ts';
+import type { ModelSettingsCache } from '../../stores/models/model-settings.ts';
 import { checkModelAccess } from './model-access.ts';
-import type { TouchBatcher } from './touch-batcher.ts';
 
 export type { AuthContext } from '../../env.ts';
 

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isAppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import type { LimitResult } from '../../store/rate-limiter.ts';
-import { TtlMap } from '../../store/ttl-map.ts';
+import type { LimitResult } from '../../stores/limits/rate-limiter.ts';
+import { TtlMap } from '../../stores/ttl-map.ts';
 import { responseHeaders } from '../response-headers.ts';
 import { ipBucket, type RateLimitOptions, refusal, retryAfterSeconds, setHeaders, settle } from './index.ts';
 

@@ -6,7 +6,7 @@ import {
   type LimitResult,
   type RateLimiter,
   refillIntervalMs,
-} from '../../store/rate-limiter.ts';
+} from '../../stores/limits/rate-limiter.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 export interface RateLimitOptions {

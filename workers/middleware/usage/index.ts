@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
 import type { AppEnv } from '../../env.ts';
-import type { UsageSink } from '../../store/usage-sink.ts';
+import type { UsageSink } from '../../stores/usage/usage-sink.ts';
 
 /** The route template (`/v2/models/:name/infer`), so usage groups by operation rather than by raw path. */
 function routeOf(c: Context<AppEnv>): string {

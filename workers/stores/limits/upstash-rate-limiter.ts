@@ -1,5 +1,6 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import type { Redis } from '@upstash/redis';
+import { RATE_LIMIT_PREFIX } from '../../../shared/redis-keys.ts';
 import type { LimitRequest, LimitResult, RateLimiter } from './rate-limiter.ts';
 import { refillIntervalMs } from './rate-limiter.ts';
 
@@ -36,7 +37,7 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
       instance = new Ratelimit({
         redis: options.redis,
         limiter: Ratelimit.tokenBucket(perTick, `${interval} ms`, burst),
-        prefix: options.prefix ?? 'aiserve:rl',
+        prefix: options.prefix ?? RATE_LIMIT_PREFIX,
         timeout: options.timeoutMs,
         analytics: false,
       });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { UsageEvent } from '../../../shared/usage/event.ts';
-import { createBufferedUsageSink, createRedisUsageSink } from '../../../workers/store/usage-sink.ts';
-import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
+import type { UsageEvent } from '../../../../shared/usage/event.ts';
+import {
+  createBufferedUsageSink,
+  createRedisUsageSink,
+} from '../../../../workers/stores/usage/usage-sink.ts';
+import { usageEvent } from '../../../drizzle/pipeline/usage-fixtures.ts';
 
 /** Event n, with a request id `r<n>` the tests read back. */
 function event(n: number): UsageEvent {
@@ -153,7 +156,7 @@ describe('Redis usage sink', () => {
   });
 
   it('through the real @upstash/redis client, one window of events is one HTTP round trip', async () => {
-    const { startBridgedRedis } = await import('../cache/bridged-redis.ts');
+    const { startBridgedRedis } = await import('../../bridged-redis.ts');
     const { Redis } = await import('@upstash/redis');
     const bridged = await startBridgedRedis({ namespace: 'usage' });
     const client = new Redis({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_CACHE_SETTINGS } from '../../../workers/cache/policy.ts';
-import { checkModelAccess } from '../../../workers/middleware/auth/model-access.ts';
+import { DEFAULT_MODEL_CACHE_SETTINGS } from '../../../../workers/cache/policy.ts';
+import { checkModelAccess } from '../../../../workers/middleware/auth/model-access.ts';
 
 const privateTo = (owner: string) => ({
   ...DEFAULT_MODEL_CACHE_SETTINGS,

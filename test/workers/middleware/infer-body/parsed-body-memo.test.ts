@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParsedBodyMemo } from '../../../workers/middleware/infer-body/parsed-body-memo.ts';
+import { ParsedBodyMemo } from '../../../../workers/middleware/infer-body/parsed-body-memo.ts';
 
 const enc = new TextEncoder();
 

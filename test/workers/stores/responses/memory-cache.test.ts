@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCache } from '../../../workers/cache/memory-cache.ts';
-import type { StoredResponse } from '../../../workers/cache/stored-response.ts';
-import { responseCacheContract } from '../../support/response-cache.contract.ts';
+import { MemoryCache } from '../../../../workers/stores/responses/memory-cache.ts';
+import type { StoredResponse } from '../../../../workers/stores/responses/stored-response.ts';
+import { responseCacheContract } from '../../../support/response-cache.contract.ts';
 
 responseCacheContract('MemoryCache', async () => {
   let now = 1_000_000;

@@ -1,6 +1,6 @@
+import { TtlMap } from '../ttl-map.ts';
 import type { LimitRequest, LimitResult, RateLimiter } from './rate-limiter.ts';
 import { refillIntervalMs } from './rate-limiter.ts';
-import { TtlMap } from './ttl-map.ts';
 
 interface Bucket {
   tokens: number;

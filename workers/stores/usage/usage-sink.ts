@@ -1,10 +1,6 @@
 import type { Redis } from '@upstash/redis';
-import {
-  USAGE_STREAM,
-  USAGE_STREAM_MAXLEN,
-  type UsageEvent,
-  usageStreamFields,
-} from '../../shared/usage/event.ts';
+import { USAGE_STREAM } from '../../../shared/redis-keys.ts';
+import { USAGE_STREAM_MAXLEN, type UsageEvent, usageStreamFields } from '../../../shared/usage/event.ts';
 
 /**
  * Where the edge sends one usage event per authenticated request. `record` returns the background work for
@@ -40,7 +36,7 @@ function xaddUsage(redis: Pick<Redis, 'xadd'>, event: UsageEvent): Promise<unkno
 }
 
 /**
- * `XADD aiserve:usage MAXLEN ~ 1000000 * id <id> e <json>` per event: the drain (DATA-PIPELINE) moves them to
+ * `XADD <USAGE_STREAM> MAXLEN ~ 1000000 * id <id> e <json>` per event: the drain (DATA-PIPELINE) moves them to
  * Postgres. Events are gathered for up to `maxDelayMs` (or `maxBatch` events) and their XADDs issued together;
  * each `record` settles with its own command's outcome. The caller hands the promise to `waitUntil`, which
  * keeps the isolate alive until the batch has been written.

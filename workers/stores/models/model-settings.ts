@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL_CACHE_SETTINGS, type ModelCacheSettings } from './policy.ts';
+import { DEFAULT_MODEL_CACHE_SETTINGS, type ModelCacheSettings } from '../../cache/policy.ts';
 
 /** Reads one model's settings; null when the model has no row (defaults apply). */
 export type ModelSettingsLoader = (name: string) => Promise<ModelCacheSettings | null>;

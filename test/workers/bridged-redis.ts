@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from '@upstash/redis';
-import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
+import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

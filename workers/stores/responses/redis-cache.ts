@@ -1,4 +1,5 @@
 import type { Redis } from '@upstash/redis';
+import { RESPONSE_CACHE_PREFIX } from '../../../shared/redis-keys.ts';
 import {
   decodeStoredResponse,
   encodeStoredResponse,
@@ -6,14 +7,11 @@ import {
   type StoredResponse,
 } from './stored-response.ts';
 
-/** Redis key prefix of cached answers: `aiserve:cache:<sha256>`. */
-export const RESPONSE_CACHE_PREFIX = 'aiserve:cache:';
-
 /** The commands the cache uses; any `@upstash/redis` client fits. */
 export type ResponseCacheRedis = Pick<Redis, 'getex' | 'set' | 'del'>;
 
 export interface RedisCacheOptions {
-  /** Defaults to `aiserve:cache:`; tests pass a unique prefix. */
+  /** Defaults to `RESPONSE_CACHE_PREFIX`; tests pass a unique prefix. */
   prefix?: string;
 }
 

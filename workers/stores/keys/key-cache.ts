@@ -1,8 +1,9 @@
 import type { Redis } from '@upstash/redis';
+import { type AuthKeyRecord, authKeyRecordSchema } from '../../../shared/keys/auth-record.ts';
+import { authCacheKey } from '../../../shared/redis-keys.ts';
 import type { EdgeLogger } from '../../observability/logger.ts';
 import type { EdgeMetrics } from '../../observability/metrics.ts';
-import { type AuthKeyRecord, authCacheKey, authKeyRecordSchema } from '../../store/auth-record.ts';
-import { TtlMap } from '../../store/ttl-map.ts';
+import { TtlMap } from '../ttl-map.ts';
 
 export interface KeyCacheOptions {
   /** Postgres (read replica) lookup: `findKeyForAuth(db, prefix)`. */
@@ -23,7 +24,7 @@ export interface KeyCacheOptions {
 }
 
 /**
- * Key records in three tiers: isolate memory (short TTL) → Redis `aiserve:auth:<prefix>` → Postgres.
+ * Key records in three tiers: isolate memory (short TTL) → Redis (`authCacheKey(prefix)`) → Postgres.
  * Revocation bound: a revoker that deletes the Redis entry (the admin API and the data layer do) is seen by
  * every isolate within `memoryTtlMs`; a change made only in Postgres within `memoryTtlMs + redisTtlSeconds`.
  * Unknown prefixes are cached negatively in memory only, so a guessed key never reaches Postgres twice in a

@@ -1,4 +1,4 @@
-import { sha256HexSync } from '../../shared/sha256-sync.ts';
+import { sha256HexSync } from '../../../shared/sha256-sync.ts';
 
 /** A model metadata answer held in the isolate. */
 export interface MetadataEntry {

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE_STREAM, usageEventSchema } from '../../../shared/usage/event.ts';
+import { authCacheKey, USAGE_STREAM } from '../../../shared/redis-keys.ts';
+import { usageEventSchema } from '../../../shared/usage/event.ts';
 import type { CacheLookupStarter } from '../../../workers/env.ts';
 import type { Services } from '../../../workers/services.ts';
-import { authCacheKey } from '../../../workers/store/auth-record.ts';
-import { createUpstashRateLimiter } from '../../../workers/store/upstash-rate-limiter.ts';
+import { createUpstashRateLimiter } from '../../../workers/stores/limits/upstash-rate-limiter.ts';
 import { bearer, inferBody, MemoryData, makeKey, testEdge } from '../edge-fixture.ts';
 import { type RedisFixture, startRedisFixture } from '../redis-fixture.ts';
 

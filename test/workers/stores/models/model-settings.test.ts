@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModelSettingsCache } from '../../../workers/cache/model-settings.ts';
-import type { ModelCacheSettings } from '../../../workers/cache/policy.ts';
+import type { ModelCacheSettings } from '../../../../workers/cache/policy.ts';
+import { ModelSettingsCache } from '../../../../workers/stores/models/model-settings.ts';
 
 const row = (cacheTtlSeconds: number): ModelCacheSettings => ({
   cacheable: true,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type StoredResponse, withResponseId } from '../../../workers/cache/stored-response.ts';
+import { type StoredResponse, withResponseId } from '../../../../workers/stores/responses/stored-response.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

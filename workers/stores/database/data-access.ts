@@ -1,5 +1,5 @@
-import type { UsageEvent } from '../../shared/usage/event.ts';
-import type { AuthKeyRecord } from './auth-record.ts';
+import type { AuthKeyRecord } from '../../../shared/keys/auth-record.ts';
+import type { UsageEvent } from '../../../shared/usage/event.ts';
 
 /**
  * The Postgres operations the edge's hot path needs, behind one interface so the app is built with a real

@@ -1,5 +1,5 @@
-import { insertUsageEvents } from '../../drizzle/pipeline/insert-usage.ts';
-import { findKeyForAuth, touchLastUsed } from '../../drizzle/queries/keys.ts';
+import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
+import { findKeyForAuth, touchLastUsed } from '../../../drizzle/queries/keys.ts';
 import type { DataAccess } from './data-access.ts';
 import type { DatabaseSource } from './database-source.ts';
 

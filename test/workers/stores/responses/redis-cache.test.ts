@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCache } from '../../../workers/cache/redis-cache.ts';
-import { responseCacheContract } from '../../support/response-cache.contract.ts';
-import { type BridgedRedis, startBridgedRedis } from './bridged-redis.ts';
+import { RedisCache } from '../../../../workers/stores/responses/redis-cache.ts';
+import { responseCacheContract } from '../../../support/response-cache.contract.ts';
+import { type BridgedRedis, startBridgedRedis } from '../../bridged-redis.ts';
 
 let bridged: BridgedRedis;
 beforeAll(async () => {
