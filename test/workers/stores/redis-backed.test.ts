@@ -1,11 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { authCacheKey, USAGE_STREAM } from '../../../shared/redis-keys.ts';
+import {
+  authCacheKey,
+  RATE_LIMIT_PREFIX,
+  RESPONSE_CACHE_PREFIX,
+  USAGE_STREAM,
+} from '../../../shared/redis-keys.ts';
 import { usageEventSchema } from '../../../shared/usage/event.ts';
-import type { CacheLookupStarter } from '../../../workers/env.ts';
 import type { Services } from '../../../workers/services.ts';
 import { createUpstashRateLimiter } from '../../../workers/stores/limits/upstash-rate-limiter.ts';
 import { bearer, inferBody, MemoryData, makeKey, testEdge } from '../edge-fixture.ts';
 import { type RedisFixture, startRedisFixture } from '../redis-fixture.ts';
+import { routedEdge } from '../routes/routed-edge.ts';
+import { startFakeOrigin } from '../routing/fake-origins.ts';
 
 let r: RedisFixture;
 const prefixes: string[] = [];
@@ -21,7 +27,11 @@ afterEach(async () => {
 });
 afterAll(async () => {
   if (streamIds.length > 0) await r.admin.xdel(USAGE_STREAM, ...streamIds);
-  await r?.close([...prefixes.map((p) => authCacheKey(p)), 'aiserve:rl:*', 'aiserve:test-cache:*']);
+  await r?.close([
+    ...prefixes.map((p) => authCacheKey(p)),
+    `${RATE_LIMIT_PREFIX}:*`,
+    `${RESPONSE_CACHE_PREFIX}*`,
+  ]);
 });
 
 const post = (key: string, batch = 1, extra: Record<string, string> = {}) => ({
@@ -99,31 +109,30 @@ describe('edge stores on Redis (real Redis through the Upstash bridge)', () => {
   });
 
   it('makes exactly one Redis round trip per request for a warm key: limiter and cache lookup pipelined', async () => {
-    const { k, data } = await storedKey();
-    let redisRef: { getex(key: string): Promise<unknown> } | null = null;
-    const lookup: CacheLookupStarter = (c) => {
-      if (!c.var.inference || !redisRef) return undefined;
-      // GETEX as the response cache reads (workers/cache/redis-cache.ts): @upstash/redis auto-pipelining keeps
-      // separate read and write pipelines, and GETEX rides in the write one with the limiter's EVALSHA.
-      return redisRef.getex(`aiserve:test-cache:${c.var.inference.model}`).then((hit) => ({
-        status: hit ? ('HIT-REDIS' as const) : ('MISS' as const),
-        response: null,
-        key: null,
-      }));
-    };
-    // Usage goes to memory here: its XADD is background work after the response, not part of the hot path.
-    const edge = await redisEdge(data, {
-      cacheLookup: lookup,
-      usage: { record: async () => {}, flush: async () => {} },
-    });
-    redisRef = edge.redis;
-    // Warm the key (memory) and the limiter's Lua script (EVALSHA without a NOSCRIPT fallback).
-    expect((await edge.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
-    await edge.settle();
-    const before = r.bridge.requests();
-    const res = await edge.app.request('/v2/models/m/infer', post(k.key));
-    expect(res.status).toBe(200);
-    expect(r.bridge.requests() - before).toBe(1);
+    const { k } = await storedKey();
+    const origin = await startFakeOrigin('a');
+    try {
+      // The real response cache with only its Redis tier, so the second request's hit is a GETEX (the read
+      // `@upstash/redis` auto-pipelining files with the limiter's EVALSHA) and not an in-isolate hit.
+      const edge = await routedEdge({
+        origins: [`a=${origin.url}`],
+        redis: r.client(),
+        keys: [k],
+        env: { RESPONSE_CACHE_MEMORY_BYTES: '0' },
+      });
+      edges.push(edge);
+      // Warm the key (memory), the model's settings, the cached answer and the limiter's Lua script (EVALSHA
+      // without a NOSCRIPT fallback).
+      expect((await edge.app.request('/v2/models/m/infer', post(k.key))).status).toBe(200);
+      await edge.settle();
+      // The usage event's XADD waits USAGE_STREAM_BATCH_MS in the background: after the response, not in it.
+      const before = r.bridge.requests();
+      const res = await edge.app.request('/v2/models/m/infer', post(k.key));
+      expect(res.status).toBe(200);
+      expect(r.bridge.requests() - before).toBe(1);
+    } finally {
+      await origin.close();
+    }
   });
 
   it('appends one usage event per request to the aiserve:usage stream', async () => {

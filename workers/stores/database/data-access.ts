@@ -1,5 +1,6 @@
 import type { AuthKeyRecord } from '../../../shared/keys/auth-record.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
+import type { ModelCacheSettings } from '../../cache/policy.ts';
 
 /**
  * The Postgres operations the edge's hot path needs, behind one interface so the app is built with a real
@@ -13,4 +14,6 @@ export interface DataAccess {
   touchKeys(prefixes: string[]): Promise<void>;
   /** Idempotent batch insert (ON CONFLICT DO NOTHING on the event id). */
   insertUsage(events: UsageEvent[]): Promise<void>;
+  /** One model's cache settings and visibility; null when it has no row (the defaults apply). */
+  findModelSettings(name: string): Promise<ModelCacheSettings | null>;
 }

@@ -1,9 +1,10 @@
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { findKeyForAuth, touchLastUsed } from '../../../drizzle/queries/keys.ts';
+import { findModelSettings } from '../../../drizzle/queries/models.ts';
 import type { DataAccess } from './data-access.ts';
 import type { DatabaseSource } from './database-source.ts';
 
-/** The hot path's Postgres operations on DATA-CORE's queries: key reads on a replica, writes on the primary. */
+/** The hot path's Postgres operations on DATA-CORE's queries: reads on a replica, writes on the primary. */
 export function createPostgresDataAccess(source: DatabaseSource): DataAccess {
   return {
     findKeyForAuth: (prefix) => source.use((h) => findKeyForAuth(h.db, prefix)),
@@ -13,5 +14,6 @@ export function createPostgresDataAccess(source: DatabaseSource): DataAccess {
     insertUsage: async (events) => {
       await source.use((h) => insertUsageEvents(h.primary, events));
     },
+    findModelSettings: (name) => source.use((h) => findModelSettings(h.db, name)),
   };
 }

@@ -1,4 +1,4 @@
-import type { EdgeCache } from '../../env.ts';
+import type { EdgeCache } from '../../adapters/platform.ts';
 import type { ResponseCache, StoredResponse } from './stored-response.ts';
 import { fromResponse } from './stored-response.ts';
 
