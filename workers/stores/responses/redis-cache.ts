@@ -1,11 +1,6 @@
 import type { Redis } from '@upstash/redis';
 import { RESPONSE_CACHE_PREFIX } from '../../../shared/redis-keys.ts';
-import {
-  decodeStoredResponse,
-  encodeStoredResponse,
-  type ResponseCache,
-  type StoredResponse,
-} from './stored-response.ts';
+import type { ResponseCache, StoredResponse } from './stored-response.ts';
 
 /** The commands the cache uses; any `@upstash/redis` client fits. */
 export type ResponseCacheRedis = Pick<Redis, 'getex' | 'set' | 'del'>;
@@ -44,5 +39,59 @@ export class RedisCache implements ResponseCache {
 
   async delete(key: string): Promise<void> {
     await this.#redis.del(this.#prefix + key);
+  }
+}
+
+// Base64 without Node's Buffer, so the Redis encoding is the same under Workers and Node.
+const CHUNK = 0x8000;
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Text form for Redis. The prefix keeps it from parsing as JSON, so `@upstash/redis` returns it verbatim
+ * whether or not the client deserialises JSON automatically.
+ */
+const TEXT_PREFIX = 'aiserve-response:1:';
+
+export function encodeStoredResponse(value: StoredResponse): string {
+  return (
+    TEXT_PREFIX +
+    JSON.stringify({ s: value.status, h: value.headers, t: value.storedAt, b: bytesToBase64(value.body) })
+  );
+}
+
+/** Null for anything that is not an entry this module wrote (a foreign or corrupt value is a miss). */
+export function decodeStoredResponse(text: unknown): StoredResponse | null {
+  if (typeof text !== 'string' || !text.startsWith(TEXT_PREFIX)) return null;
+  try {
+    const raw = JSON.parse(text.slice(TEXT_PREFIX.length)) as {
+      s: unknown;
+      h: unknown;
+      t: unknown;
+      b: unknown;
+    };
+    if (typeof raw.s !== 'number' || typeof raw.t !== 'number' || typeof raw.b !== 'string') return null;
+    if (!Array.isArray(raw.h)) return null;
+    const headers: [string, string][] = [];
+    for (const pair of raw.h) {
+      if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return null;
+      headers.push([pair[0], pair[1]]);
+    }
+    return { status: raw.s, headers, storedAt: raw.t, body: base64ToBytes(raw.b) };
+  } catch {
+    return null;
   }
 }

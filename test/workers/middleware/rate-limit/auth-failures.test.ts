@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../../shared/keys/api-key.ts';
-import type { RateLimiter } from '../../../workers/stores/limits/rate-limiter.ts';
-import { bearer, inferBody, makeKey, testEdge } from '../edge-fixture.ts';
+import { generateApiKey } from '../../../../shared/keys/api-key.ts';
+import type { RateLimiter } from '../../../../workers/stores/limits/rate-limiter.ts';
+import { bearer, inferBody, makeKey, testEdge } from '../../edge-fixture.ts';
 
 const IP_LIMITS = { RATE_LIMIT_IP_PER_MINUTE: '60', RATE_LIMIT_IP_BURST: '3' };
 const from = (ip: string, headers: Record<string, string> = {}) => ({ 'cf-connecting-ip': ip, ...headers });
