@@ -2,9 +2,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared/errors/index.ts';
-import type { AppEnv, Platform } from './env.ts';
-import { auth, presentsHeldKey } from './middleware/auth/index.ts';
+import type { Platform } from './adapters/platform.ts';
+import type { AppEnv } from './env.ts';
+import { auth } from './middleware/auth/index.ts';
+import { presentsHeldKey } from './middleware/auth/presented-key.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
+import { edgeContext } from './middleware/edge-context/index.ts';
 import { inferBody } from './middleware/infer-body/index.ts';
 import { authFailureLimit } from './middleware/rate-limit/auth-failures.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
@@ -13,11 +16,12 @@ import { securityHeaders } from './middleware/security-headers/index.ts';
 import { usage } from './middleware/usage/index.ts';
 import { allowedMethodsOf } from './routes/allowed-methods.ts';
 import { registerRoutes } from './routes/index.ts';
+import { startCacheLookup } from './routes/infer.ts';
 import type { Services } from './services.ts';
 
 export interface AppOptions {
   /** The runtime's waitUntil, Cache API and clock for one request (`adapters/workers.ts`, `adapters/node.ts`). */
-  platform(c: Context<AppEnv>): Platform;
+  platform(c: Context): Platform;
 }
 
 function codeForStatus(status: number): ErrorCode {
@@ -50,13 +54,13 @@ export function validationError(issues: { path: PropertyKey[]; message: string }
 }
 
 /**
- * The edge app. Middleware order (ARCHITECTURE.md): request id → security headers/CORS → usage (outside auth,
- * so it records every answer to a valid key) → auth-failure limit (per IP, keyed routes) → body limit → auth →
- * infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are rendered
- * once, by `onError`.
+ * The edge app, from the services built whole. Middleware order (ARCHITECTURE.md): context → request id →
+ * security headers/CORS → usage (outside auth, so it records every answer to a valid key) → auth-failure limit
+ * (per IP, keyed routes) → body limit → auth → infer body → rate limit (which also starts the cache lookup) →
+ * routes. Errors from anywhere are rendered once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
-  const { config } = services;
+  const { config, metrics, routing } = services;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success)
@@ -64,28 +68,20 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     },
   });
 
-  app.use('*', async function contextMiddleware(c, next) {
-    c.set('services', services);
-    services.metrics.inc('edge_requests_total');
-    const platform = options.platform(c);
-    c.set('platform', platform);
-    c.set('startedAt', platform.now());
-    c.set('auth', undefined);
-    c.set('inference', undefined);
-    await next();
-  });
-  app.use('*', requestId());
+  app.use('*', edgeContext({ services, platform: options.platform }));
+  app.use('*', requestId({ logger: services.logger }));
   app.use(
     '*',
     securityHeaders({ hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS, corsOrigins: config.CORS_ORIGINS }),
   );
-  app.use('*', usage({ sink: services.usage }));
+  app.use('*', usage({ sink: services.usage, metrics }));
   // Outside body limit and auth: their refusals of requests without a valid key are what it charges.
   const limiters = {
     limiter: services.limiter,
     fallback: services.fallbackLimiter,
     failureMode: config.RATE_LIMIT_FAILURE_MODE,
     ip: { perMinute: config.RATE_LIMIT_IP_PER_MINUTE, burst: config.RATE_LIMIT_IP_BURST },
+    metrics,
   };
   const failures = authFailureLimit({
     ...limiters,
@@ -100,16 +96,18 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     keys: services.keys,
     touch: services.touch,
     operatorTokenHash: services.operatorTokenHash,
+    metrics,
   };
-  app.use(
-    '/v2/models/*',
-    auth({ ...authDeps, scope: 'model', modelSettings: services.routing?.settings ?? undefined }),
-  );
+  app.use('/v2/models/*', auth({ ...authDeps, scope: 'model', modelSettings: routing?.settings }));
   app.use('/admin/v1/*', auth({ ...authDeps, scope: 'admin' }));
   // After auth: a request without a valid key gets its 401 before anyone parses (up to 64 MiB of) its body.
   // Before the limiter, which charges the items in the body.
   app.use('/v2/models/*', inferBody({ maxJsonBytes: config.MAX_JSON_BODY_BYTES }));
-  app.use('*', rateLimit({ ...limiters, startCacheLookup: services.cacheLookup }));
+  const cache = routing?.cache;
+  app.use(
+    '*',
+    rateLimit({ ...limiters, startCacheLookup: cache ? (c) => startCacheLookup(c, cache) : null }),
+  );
 
   registerRoutes(app, services);
 

@@ -15,13 +15,13 @@ function edgeFor(env: Bindings): Promise<BuiltEdge> {
     // Loaded on first use, not at module load: cockatiel calls AbortController.abort() at module scope, which
     // workerd refuses in the global scope ("Disallowed operation"), so the worker would not start at all.
     // esbuild keeps a dynamically imported module's top level inside a lazy initialiser.
-    built = import('./build.ts').then(({ buildEdge }) =>
-      buildEdge(env, {
-        perUseDatabase: true,
-        platform: (c) => createWorkersPlatform(c.executionCtx),
-        deps: { isolatedRequests: true },
-        originFetch: mtlsOriginFetch(env as Record<string, unknown>),
-      }),
+    built = Promise.all([import('./build.ts'), import('./config.ts')]).then(
+      ([{ buildEdge }, { readEdgeSettings }]) =>
+        buildEdge(readEdgeSettings(env), {
+          perUseDatabase: true,
+          platform: (c) => createWorkersPlatform(c.executionCtx),
+          deps: { isolatedRequests: true, originFetch: mtlsOriginFetch(env as Record<string, unknown>) },
+        }),
     );
     // A bad configuration is reported on every request until fixed (a redeploy), not cached as a crash.
     built.catch(() => {

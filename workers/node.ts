@@ -4,7 +4,7 @@ import { answerClientError } from '../shared/http/client-error.ts';
 import { createNodePlatform } from './adapters/node.ts';
 import { nodeOriginFetch } from './adapters/node-origin-tls.ts';
 import { type BuiltEdge, buildEdge } from './build.ts';
-import { configFromBindings } from './services.ts';
+import { readEdgeSettings } from './config.ts';
 
 export interface NodeEdge {
   url: string;
@@ -19,13 +19,14 @@ export interface NodeEdge {
  * by @hono/node-server, for benchmarks and fast tests. No Cache API here: the edge tier is skipped.
  */
 export async function startNodeEdge(env: Record<string, string | undefined>): Promise<NodeEdge> {
+  const settings = readEdgeSettings(env);
   const node = createNodePlatform();
-  const originFetch = await nodeOriginFetch(configFromBindings(env));
-  const edge = await buildEdge(env, {
+  const originFetch = await nodeOriginFetch(settings.edge);
+  const edge = await buildEdge(settings, {
     perUseDatabase: false,
     webSocket: WebSocket,
     platform: () => node.platform,
-    ...(originFetch ? { originFetch } : {}),
+    ...(originFetch ? { deps: { originFetch } } : {}),
   });
   const { EDGE_HOST: hostname, EDGE_PORT: port } = edge.services.config;
   const server = await new Promise<ServerType>((resolve) => {

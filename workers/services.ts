@@ -1,19 +1,19 @@
-import { Redis } from '@upstash/redis';
-import { type EdgeConfig, edgeConfigSchema } from '../shared/config/edge.ts';
-import { loadConfig } from '../shared/config/load.ts';
+import type { Redis } from '@upstash/redis';
+import type { EdgeConfig } from '../shared/config/edge.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
-import type { Bindings, CacheLookupStarter } from './env.ts';
-import { createKeyCache, type KeyCache } from './middleware/auth/key-cache.ts';
-import { createTouchBatcher, type TouchBatcher } from './middleware/auth/touch-batcher.ts';
+import type { EdgeSettings } from './config.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
-import type { EdgeRouting } from './routing/edge-routing.ts';
-import type { DataAccess } from './store/data-access.ts';
-import type { DatabaseSource } from './store/database-source.ts';
-import { createMemoryRateLimiter } from './store/memory-rate-limiter.ts';
-import type { RateLimiter } from './store/rate-limiter.ts';
-import { createUpstashRateLimiter } from './store/upstash-rate-limiter.ts';
-import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './store/usage-sink.ts';
+import { createEdgeRouting, type EdgeRouting } from './routing/edge-routing.ts';
+import type { DataAccess } from './stores/database/data-access.ts';
+import type { DatabaseSource } from './stores/database/database-source.ts';
+import { createKeyCache, type KeyCache } from './stores/keys/key-cache.ts';
+import { createTouchBatcher, type TouchBatcher } from './stores/keys/touch-batcher.ts';
+import { createMemoryRateLimiter } from './stores/limits/memory-rate-limiter.ts';
+import type { RateLimiter } from './stores/limits/rate-limiter.ts';
+import { createUpstashRateLimiter } from './stores/limits/upstash-rate-limiter.ts';
+import { createRedis } from './stores/redis-client.ts';
+import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './stores/usage/usage-sink.ts';
 
 /** Everything the app needs, built once per isolate (Workers) or process (Node). */
 export interface Services {
@@ -33,9 +33,10 @@ export interface Services {
   usage: UsageSink;
   /** SHA-256 of `ADMIN_TOKEN`, compared in constant time; null disables operator access. */
   operatorTokenHash: string | null;
-  /** The response-cache lookup the rate-limit middleware starts (EDGE-ROUTING's cache layer), if any. */
-  cacheLookup: CacheLookupStarter | null;
-  /** Response cache and origin router (EDGE-ROUTING); null: the inference routes are not served. */
+  /**
+   * Response cache and origin router (EDGE-ROUTING); null only when built with `routing: false`, and then the
+   * inference routes are not served.
+   */
   routing: EdgeRouting | null;
   /** Epoch ms. */
   now(): number;
@@ -54,37 +55,21 @@ export interface ServiceDeps {
    * so usage events are not batched across requests there.
    */
   isolatedRequests?: boolean;
-}
-
-/** Only string bindings are configuration; anything else (a KV or service binding) is not read. */
-export function stringBindings(env: Bindings | Record<string, unknown>): Record<string, string | undefined> {
-  const strings: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
-  return strings;
-}
-
-export function configFromBindings(env: Bindings | Record<string, unknown>): EdgeConfig {
-  return loadConfig(edgeConfigSchema, stringBindings(env), 'edge');
-}
-
-export function createRedis(config: EdgeConfig): Redis | null {
-  if (!config.UPSTASH_REDIS_REST_URL) return null;
-  return new Redis({
-    url: config.UPSTASH_REDIS_REST_URL,
-    token: config.UPSTASH_REDIS_REST_TOKEN ?? '',
-    enableAutoPipelining: true,
-    // One quick retry: the edge prefers its fallbacks (isolate limiter, Postgres) to waiting on Redis.
-    retry: { retries: 1, backoff: () => 20 },
-    signal: () => AbortSignal.timeout(config.REDIS_TIMEOUT_MS),
-    latencyLogging: false,
-  });
+  /** The fetch origin calls go through: with a client certificate for mTLS origins (adapters/*). */
+  originFetch?: typeof fetch;
+  /** The origin picker's RNG; tests pass a seeded one for a reproducible choice. */
+  random?: () => number;
+  /** false: no response cache or origin router, so no inference routes (tests that mount their own). */
+  routing?: boolean;
 }
 
 /**
- * Builds the services from configuration. Without Redis every store is the in-isolate one (same interfaces):
- * auth cache memory-only, limiter per isolate, usage buffered and inserted into Postgres in batches.
+ * Builds the services from configuration, whole. Without Redis every store is the in-isolate one (same
+ * interfaces): auth cache memory-only, limiter per isolate, usage buffered and inserted into Postgres in
+ * batches, response cache in isolate memory, origins from the static list.
  */
-export async function createServices(config: EdgeConfig, deps: ServiceDeps): Promise<Services> {
+export async function createServices(settings: EdgeSettings, deps: ServiceDeps): Promise<Services> {
+  const config = settings.edge;
   const now = deps.now ?? (() => Date.now());
   const logger = createLogger({
     level: config.LOG_LEVEL,
@@ -143,6 +128,20 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
       flush: async () => {},
     };
   }
+  const routing =
+    deps.routing === false
+      ? null
+      : createEdgeRouting({
+          config: settings.routing,
+          origins: config.ORIGINS,
+          signingKey: config.ORIGIN_SIGNING_KEY,
+          redis,
+          loadModelSettings: data ? (name) => data.findModelSettings(name) : null,
+          logger,
+          now,
+          ...(deps.originFetch ? { fetch: deps.originFetch } : {}),
+          ...(deps.random ? { random: deps.random } : {}),
+        });
   return {
     config,
     logger,
@@ -156,8 +155,7 @@ export async function createServices(config: EdgeConfig, deps: ServiceDeps): Pro
     fallbackLimiter,
     usage,
     operatorTokenHash: config.ADMIN_TOKEN ? hashKeySecret(config.ADMIN_TOKEN) : null,
-    cacheLookup: null,
-    routing: null,
+    routing,
     now,
   };
 }

@@ -2,29 +2,10 @@ import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../../shared/db/types.ts';
 import { AppError } from '../../shared/errors/index.ts';
 import { generateApiKey, hashKeySecret, type KeyEnv, parseApiKey } from '../../shared/keys/api-key.ts';
+import type { AuthKeyRecord } from '../../shared/keys/auth-record.ts';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import { tenants } from '../schema/tenants.ts';
 import { isUuid } from './uuid.ts';
-
-/** What the edge needs to authenticate a key; JSON-serialisable so it can be cached in memory and Redis. */
-export interface AuthKeyRecord {
-  keyId: string;
-  tenantId: string;
-  prefix: string;
-  secretHash: string;
-  /** Model names, or '*' for all. */
-  scopes: string[];
-  expiresAt: string | null;
-  revokedAt: string | null;
-  tenant: {
-    id: string;
-    name: string;
-    plan: string;
-    requestsPerMinute: number;
-    burst: number;
-    disabled: boolean;
-  };
-}
 
 /** A key as listed to its owner: never the secret or its hash. */
 export interface KeySummary {

@@ -1,5 +1,4 @@
 import type { Clock } from '../../shared/clock.ts';
-import { drainKey } from '../../shared/fleet/drain-marker.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
 import {
   deregisterOrigin,
@@ -7,6 +6,7 @@ import {
   type RegistryRedis,
   registerOrigin,
 } from '../../shared/fleet/registry.ts';
+import { drainKey } from '../../shared/redis-keys.ts';
 import type { LoadSampler } from './load-sampler.ts';
 
 export interface HeartbeatLogger {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { USAGE_CONSUMER_GROUP, USAGE_DEAD_LETTER_STREAM, USAGE_STREAM } from '../usage/event.ts';
+import { USAGE_CONSUMER_GROUP, USAGE_DEAD_LETTER_STREAM, USAGE_STREAM } from '../redis-keys.ts';
 import { int } from './fields.ts';
 
 /**

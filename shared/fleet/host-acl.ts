@@ -1,5 +1,4 @@
-import { DRAIN_KEY_PREFIX } from './drain-marker.ts';
-import { ORIGIN_KEY_PREFIX, ORIGINS_INDEX_KEY } from './origin-record.ts';
+import { DRAIN_KEY_PREFIX, ORIGIN_KEY_PREFIX, ORIGINS_INDEX_KEY } from '../redis-keys.ts';
 
 /**
  * Redis ACL rules for the credential GPU hosts receive (`HOST_REGISTRY_REST_TOKEN`). Why: a marketplace host

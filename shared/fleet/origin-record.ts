@@ -1,16 +1,8 @@
 import { z } from 'zod';
 
-/** Redis key of one origin's record: `SET aiserve:origin:<id> <json> PX <ttlMs>`. */
-export const ORIGIN_KEY_PREFIX = 'aiserve:origin:';
-/** Sorted-set index of origins scored by the epoch ms at which their record expires. */
-export const ORIGINS_INDEX_KEY = 'aiserve:origins';
 /** How often an origin heartbeats, and how long its record lives without one (three missed beats). */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 export const DEFAULT_ORIGIN_TTL_MS = 15_000;
-
-export function originKey(id: string): string {
-  return `${ORIGIN_KEY_PREFIX}${id}`;
-}
 
 const nonNegative = z.number().finite().nonnegative();
 

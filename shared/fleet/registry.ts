@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis';
-import { ORIGINS_INDEX_KEY, type OriginRecord, originKey, originRecordSchema } from './origin-record.ts';
+import { ORIGINS_INDEX_KEY, originKey } from '../redis-keys.ts';
+import { type OriginRecord, originRecordSchema } from './origin-record.ts';
 
 /**
  * The commands the registry uses. Any `@upstash/redis` client (Node, Cloudflare, Fastly entry) fits, since they

@@ -4,7 +4,7 @@
  *
  * A key is `ais_<env>_<prefix>_<secret>`:
  * - `prefix`: 12 lowercase base32 characters, public, stored in `api_keys.prefix` and used to find the row
- *   (and as the Redis cache name `aiserve:auth:<prefix>`), so lookups never touch the secret;
+ *   (and in its Redis cache name, `authCacheKey` in `shared/redis-keys.ts`), so lookups never touch the secret;
  * - `secret`: 40 base62 characters (~238 bits), shown once and never stored; only its SHA-256 is kept.
  * A plain SHA-256 (no salt, no slow KDF) is enough because the secret is random and long: there is nothing
  * to brute-force, and the edge verifies a key on every request within a few milliseconds.
@@ -87,9 +87,4 @@ export function timingSafeEqualHex(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
-}
-
-/** The Redis auth-cache entry for a key prefix (JSON of `AuthKeyRecord`); revokers DEL it. */
-export function authCacheKey(prefix: string): string {
-  return `aiserve:auth:${prefix}`;
 }

@@ -1,15 +1,6 @@
 import { z } from 'zod';
 
-/** The Redis stream the edge appends one usage event per request to, and the drain reads from. */
-export const USAGE_STREAM = 'aiserve:usage';
-
-/** Consumer group of the drain job (XGROUP CREATE … MKSTREAM on first start). */
-export const USAGE_CONSUMER_GROUP = 'usage-drain';
-
-/** Where the drain parks entries that fail validation, with the reason; they are acked, never retried. */
-export const USAGE_DEAD_LETTER_STREAM = 'aiserve:usage:dead';
-
-/** Approximate cap on the stream length the producer asks for (`XADD … MAXLEN ~ 1000000`). */
+/** Approximate cap on the usage stream's length the producer asks for (`XADD … MAXLEN ~ 1000000`). */
 export const USAGE_STREAM_MAXLEN = 1_000_000;
 
 export const CACHE_RESULTS = ['HIT-EDGE', 'HIT-REDIS', 'MISS', 'BYPASS', 'NONE'] as const;

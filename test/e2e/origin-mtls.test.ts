@@ -7,11 +7,11 @@ import { ConfigError, loadConfig } from '../../shared/config/load.ts';
 import { originConfigSchema } from '../../shared/config/origin.ts';
 import type { AppError } from '../../shared/errors/index.ts';
 import { nodeOriginFetch } from '../../workers/adapters/node-origin-tls.ts';
+import { readEdgeSettings } from '../../workers/config.ts';
 import { BreakerRegistry } from '../../workers/routing/breaker.ts';
 import { Deadline } from '../../workers/routing/deadline.ts';
 import { OriginClient } from '../../workers/routing/forward.ts';
 import { StaticOriginSource } from '../../workers/routing/origin-source.ts';
-import { configFromBindings } from '../../workers/services.ts';
 import { origin as originRecord } from '../workers/routing/fleet-fixtures.ts';
 import { type Harness, KEY_ID, makeRepository, SECRET, startHarness } from './origin-harness.ts';
 
@@ -64,7 +64,7 @@ afterAll(async () => {
 });
 
 async function client(env: Record<string, string>) {
-  const fetch = await nodeOriginFetch(configFromBindings(env));
+  const fetch = await nodeOriginFetch(readEdgeSettings(env).edge);
   return new OriginClient({
     source: new StaticOriginSource([
       originRecord('tls', { url: h.url, models: [{ name: 'ocr-cls', versions: ['1'] }] }),
@@ -116,10 +116,10 @@ describe('edge → origin over mTLS', () => {
       loadConfig(originConfigSchema, { ORIGIN_TLS_CLIENT_CA_FILE: files.cert }, 'origin'),
     ).toThrowError(/ORIGIN_TLS_CLIENT_CA_FILE.*need HTTPS/);
     await expect(
-      nodeOriginFetch(configFromBindings({ ORIGIN_TLS_CLIENT_CERT_FILE: files.clientCert })),
+      nodeOriginFetch(readEdgeSettings({ ORIGIN_TLS_CLIENT_CERT_FILE: files.clientCert }).edge),
     ).rejects.toBeInstanceOf(ConfigError);
     await expect(
-      nodeOriginFetch(configFromBindings({ ORIGIN_TLS_CA_FILE: join(dir, 'missing.pem') })),
+      nodeOriginFetch(readEdgeSettings({ ORIGIN_TLS_CA_FILE: join(dir, 'missing.pem') }).edge),
     ).rejects.toThrowError(/ORIGIN_TLS_CA_FILE: cannot read/);
   });
 });

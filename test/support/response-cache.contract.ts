@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ResponseCache, StoredResponse } from '../../workers/cache/stored-response.ts';
+import type { ResponseCache, StoredResponse } from '../../workers/stores/responses/stored-response.ts';
 
 export interface ResponseCacheFixture {
   cache: ResponseCache;

@@ -4,6 +4,7 @@ import { loadDataConfig } from '../../shared/config/data.ts';
 import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
+import { readEdgeSettings } from '../../workers/config.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { inferBody } from './edge-fixture.ts';
 
@@ -30,14 +31,14 @@ export async function startDbEdge(env: Record<string, string> = {}): Promise<DbE
   const origin = await startStubOrigin();
   const node = createNodePlatform();
   const edge = await buildEdge(
-    {
+    readEdgeSettings({
       LOG_LEVEL: 'silent',
       ENVIRONMENT: 'test',
       ADMIN_TOKEN: OPERATOR_TOKEN,
       ORIGINS: `stub=${origin.url}`,
       ...dataEnv,
       ...env,
-    },
+    }),
     { perUseDatabase: false, platform: () => node.platform },
   );
   return {

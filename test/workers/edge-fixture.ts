@@ -1,13 +1,15 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from '@upstash/redis';
 import { generateApiKey, hashKeySecret } from '../../shared/keys/api-key.ts';
+import type { AuthKeyRecord } from '../../shared/keys/auth-record.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { createApp } from '../../workers/app.ts';
+import type { ModelCacheSettings } from '../../workers/cache/policy.ts';
+import { readEdgeSettings } from '../../workers/config.ts';
 import type { AppEnv } from '../../workers/env.ts';
-import { configFromBindings, createServices, type Services } from '../../workers/services.ts';
-import type { AuthKeyRecord } from '../../workers/store/auth-record.ts';
-import type { DataAccess } from '../../workers/store/data-access.ts';
+import { createServices, type Services } from '../../workers/services.ts';
+import type { DataAccess } from '../../workers/stores/database/data-access.ts';
 
 /** An in-memory `DataAccess` that records what the edge asked of Postgres. */
 export class MemoryData implements DataAccess {
@@ -16,6 +18,9 @@ export class MemoryData implements DataAccess {
   readonly touched: string[][] = [];
   readonly usage: UsageEvent[] = [];
   failLookups = false;
+
+  /** Model settings as the models table would answer (absent: defaults). */
+  constructor(readonly models = new Map<string, ModelCacheSettings>()) {}
 
   async findKeyForAuth(prefix: string): Promise<AuthKeyRecord | null> {
     this.lookups.push(prefix);
@@ -27,6 +32,9 @@ export class MemoryData implements DataAccess {
   }
   async insertUsage(events: UsageEvent[]): Promise<void> {
     this.usage.push(...events);
+  }
+  async findModelSettings(name: string): Promise<ModelCacheSettings | null> {
+    return this.models.get(name) ?? null;
   }
 }
 
@@ -75,7 +83,10 @@ export interface TestEdge {
   clock: { now: number };
 }
 
-/** The real app with in-memory stores, a controllable clock and a stub inference route. */
+/**
+ * The real app with in-memory stores, a controllable clock and a stub inference route (no response cache or
+ * origin router).
+ */
 export async function testEdge(
   options: {
     env?: Record<string, string>;
@@ -91,10 +102,16 @@ export async function testEdge(
   const data = options.data ?? new MemoryData();
   for (const k of options.keys ?? []) data.records.set(k.record.prefix, k.record);
   const logs: string[] = [];
-  const config = configFromBindings({ LOG_LEVEL: 'debug', ENVIRONMENT: 'test', ...options.env });
+  const settings = readEdgeSettings({ LOG_LEVEL: 'debug', ENVIRONMENT: 'test', ...options.env });
   const redis =
     options.redis !== undefined ? options.redis : options.env?.UPSTASH_REDIS_REST_URL ? undefined : null;
-  const base = await createServices(config, { data, now, logWrite: (l) => logs.push(l), redis });
+  const base = await createServices(settings, {
+    data,
+    now,
+    logWrite: (l) => logs.push(l),
+    redis,
+    routing: false,
+  });
   const services = { ...base, ...options.services };
   const node = createNodePlatform({ now });
   const app = createApp(services, { platform: () => node.platform });

@@ -1,6 +1,7 @@
 import type { Redis } from '@upstash/redis';
 import { describe, expect, it } from 'vitest';
-import { configFromBindings, createServices } from '../../workers/services.ts';
+import { readEdgeSettings } from '../../workers/config.ts';
+import { createServices } from '../../workers/services.ts';
 import { usageEvent } from '../drizzle/pipeline/usage-fixtures.ts';
 
 const event = usageEvent();
@@ -13,8 +14,8 @@ async function usageSinkWith(isolatedRequests: boolean) {
       return '1-0';
     },
   } as unknown as Redis;
-  const config = configFromBindings({ ENVIRONMENT: 'test', LOG_LEVEL: 'error', USAGE_STREAM_BATCH_MS: '50' });
-  const services = await createServices(config, { data: null, redis, isolatedRequests });
+  const settings = readEdgeSettings({ ENVIRONMENT: 'test', LOG_LEVEL: 'error', USAGE_STREAM_BATCH_MS: '50' });
+  const services = await createServices(settings, { data: null, redis, isolatedRequests });
   return { sink: services.usage, xadds };
 }
 

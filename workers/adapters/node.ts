@@ -1,4 +1,4 @@
-import type { Platform } from '../env.ts';
+import type { Platform } from './platform.ts';
 
 /**
  * Node has no `waitUntil`: background work runs detached, and is tracked so tests, benchmarks and shutdown

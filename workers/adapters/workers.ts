@@ -1,4 +1,4 @@
-import type { EdgeCache, Platform } from '../env.ts';
+import type { EdgeCache, Platform } from './platform.ts';
 
 interface WorkersCacheStorage {
   default: {

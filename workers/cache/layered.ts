@@ -1,4 +1,4 @@
-import type { ResponseCache, StoredResponse } from './stored-response.ts';
+import type { ResponseCache, StoredResponse } from '../stores/responses/stored-response.ts';
 
 export type CacheTier = 'edge' | 'redis';
 export type CacheHitSource = 'HIT-EDGE' | 'HIT-REDIS';
@@ -34,10 +34,6 @@ export class LayeredCache {
     this.#onError = options.onError ?? (() => {});
   }
 
-  get hasSharedTier(): boolean {
-    return this.#shared !== null;
-  }
-
   async getEdge(key: string, ttlSeconds: number): Promise<StoredResponse | null> {
     if (!this.#edge) return null;
     try {
@@ -67,20 +63,6 @@ export class LayeredCache {
         return null;
       },
     );
-  }
-
-  /** Both tiers in order; a shared hit is copied to the edge tier through `waitUntil`. */
-  async lookup(
-    key: string,
-    ttlSeconds: number,
-    waitUntil: WaitUntil,
-  ): Promise<{ value: StoredResponse; source: CacheHitSource } | null> {
-    const edge = await this.getEdge(key, ttlSeconds);
-    if (edge) return { value: edge, source: 'HIT-EDGE' };
-    const shared = await this.getShared(key, ttlSeconds);
-    if (!shared) return null;
-    this.backfillEdge(key, shared, ttlSeconds, waitUntil);
-    return { value: shared, source: 'HIT-REDIS' };
   }
 
   /** Copies a shared-tier hit to the edge tier for the rest of its lifetime. */

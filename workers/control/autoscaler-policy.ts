@@ -1,4 +1,5 @@
 import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
+import { AUTOSCALER_STATE_KEY } from '../../shared/redis-keys.ts';
 import {
   type AutoscalerMemory,
   decideScale,
@@ -14,7 +15,6 @@ import type { ControlRedis, FleetSnapshot, ScalingPolicy } from './fleet-state.t
  * policy's input, and keeps what the policy must remember between runs (its memory and the load samples of
  * the look-back window) in Redis, since each Cron Trigger may run in a fresh isolate.
  */
-export const AUTOSCALER_STATE_KEY = 'aiserve:control:autoscaler';
 
 interface StoredState {
   memory: AutoscalerMemory;

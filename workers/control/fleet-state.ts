@@ -42,10 +42,7 @@ export type ScalingPolicy = (snapshot: FleetSnapshot) => ScalingDecision | Promi
 /** The Redis commands the reconciler uses (any @upstash/redis client). */
 export type ControlRedis = Pick<Redis, 'multi' | 'pipeline' | 'mget' | 'get' | 'set' | 'del'>;
 
-export { DRAIN_KEY_PREFIX, type DrainMarker } from '../../shared/fleet/drain-marker.ts';
-export const RECONCILE_LOCK_KEY = 'aiserve:control:reconcile-lock';
-/** Last pass's breaker states, for `fleet status` and for a fresh isolate's first look. */
-export const BREAKERS_KEY = 'aiserve:control:breakers';
+export type { DrainMarker } from '../../shared/fleet/drain-marker.ts';
 
 export function originIdFor(instanceId: string): string {
   return `gpu-${instanceId}`;

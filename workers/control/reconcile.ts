@@ -2,14 +2,13 @@ import type { SqlDatabase } from '../../drizzle/pipeline/sql.ts';
 import { appendAudit } from '../../drizzle/queries/audit.ts';
 import { DEFAULT_ORIGIN_TTL_MS, type OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { heartbeatOrigin, listLiveOrigins } from '../../shared/fleet/registry.ts';
+import { DRAIN_KEY_PREFIX, RECONCILE_LOCK_KEY } from '../../shared/redis-keys.ts';
 import {
   type ControlRedis,
-  DRAIN_KEY_PREFIX,
   type DrainMarker,
   type FleetSnapshot,
   type ManagedInstance,
   originIdFor,
-  RECONCILE_LOCK_KEY,
   type ScalingDecision,
   type ScalingPolicy,
 } from './fleet-state.ts';

@@ -1,8 +1,8 @@
 import { controlConfigSchema } from '../../shared/config/control.ts';
 import { loadConfig } from '../../shared/config/load.ts';
+import { stringBindings } from '../config.ts';
 import type { EdgeLogger } from '../observability/logger.ts';
-import { stringBindings } from '../services.ts';
-import type { DatabaseSource } from '../store/database-source.ts';
+import type { DatabaseSource } from '../stores/database/database-source.ts';
 import type { ControlRedis } from './fleet-state.ts';
 import { type ControlServices, hostCredentialWarnings, runReconcile } from './runner.ts';
 

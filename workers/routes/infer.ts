@@ -1,20 +1,29 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { AppError } from '../../shared/errors/index.ts';
 import { inferRequestSchema } from '../../shared/protocol/infer-request.ts';
 import { errorResponseSchema, inferResponseSchema } from '../../shared/protocol/infer-response.ts';
+import {
+  type CacheLookupResult,
+  type CacheRequest,
+  type ResponseCacheLayer,
+  requestJsonId,
+} from '../cache/lookup.ts';
+import { isStorableResponse } from '../cache/policy.ts';
 import type { AppEnv } from '../env.ts';
+import type { ParsedInference } from '../middleware/infer-body/index.ts';
+import { Deadline, resolveDeadlineMs, TIMEOUT_HEADER } from '../routing/deadline.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
-import { runInference } from '../routing/inference.ts';
-
-const modelParam = z
-  .string()
-  .min(1)
-  .max(256)
-  .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr-cls' });
-const versionParam = z
-  .string()
-  .min(1)
-  .max(64)
-  .openapi({ param: { name: 'version', in: 'path' }, example: '1' });
+import { answerFrom, type OriginAnswer } from '../routing/origin-answer.ts';
+import { forwardedHeaders, originPath } from '../routing/origin-request.ts';
+import {
+  type StoredResponse,
+  storableHeaders,
+  toResponse,
+  withResponseId,
+} from '../stores/responses/stored-response.ts';
+import { clientTrace } from './client-trace.ts';
+import { modelParams, modelVersionParams } from './model-params.ts';
 
 const cacheHeaders = z.object({
   'cache-control': z.string().optional().openapi({
@@ -75,7 +84,7 @@ export const inferRoute = createRoute({
   path: '/v2/models/{model}/infer',
   tags: ['inference'],
   summary: 'Run inference (Open Inference Protocol; JSON or binary tensors), cached per the model’s policy',
-  request: { params: z.object({ model: modelParam }), headers: cacheHeaders, body },
+  request: { params: modelParams, headers: cacheHeaders, body },
   responses,
 });
 
@@ -84,11 +93,113 @@ export const inferVersionRoute = createRoute({
   path: '/v2/models/{model}/versions/{version}/infer',
   tags: ['inference'],
   summary: 'Run inference on a specific model version',
-  request: { params: z.object({ model: modelParam, version: versionParam }), headers: cacheHeaders, body },
+  request: { params: modelVersionParams, headers: cacheHeaders, body },
   responses,
 });
 
 export type InferResponse = z.infer<typeof inferResponseSchema>;
+
+function cacheRequestOf(c: Context<AppEnv>, inference: ParsedInference): CacheRequest {
+  return {
+    inference,
+    tenantId: c.get('auth')?.tenantId ?? null,
+    cacheControl: c.req.header('cache-control'),
+    pragma: c.req.header('pragma'),
+  };
+}
+
+/**
+ * Starts the response-cache lookup of an inference request (undefined for other requests). The rate-limit
+ * middleware calls it in the same tick as its limiter, so both Redis commands share one round trip; the
+ * handler calls it itself when the limiter did not.
+ */
+export function startCacheLookup(
+  c: Context<AppEnv>,
+  cache: ResponseCacheLayer,
+): Promise<CacheLookupResult> | undefined {
+  const inference = c.get('inference');
+  if (!inference) return undefined;
+  return cache.lookup(cacheRequestOf(c, inference), c.get('platform'));
+}
+
+/**
+ * `POST …/infer` at the edge: the cache lookup (started by the rate limiter, or here), then on a miss one
+ * origin call per key in this isolate (coalesced), the answer passed through with `X-Cache`, and a 200
+ * stored per the model's policy in the background. Errors propagate as AppErrors and are never cached.
+ */
+export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<Response> {
+  const inference = c.get('inference');
+  if (!inference) throw new AppError('INVALID_REQUEST', 'the request has no inference body');
+  const lookup = await (c.get('cacheLookup') ?? startCacheLookup(c, routing.cache));
+  if (lookup?.response) {
+    c.set('cacheResult', lookup.status);
+    c.set('originId', null);
+    return lookup.response;
+  }
+  const plan = await routing.cache.plan(cacheRequestOf(c, inference));
+  const parameters = (inference.request as { parameters?: Record<string, unknown> }).parameters;
+  const deadline = new Deadline(
+    resolveDeadlineMs(routing.deadlines, c.req.header(TIMEOUT_HEADER), parameters?.timeout),
+  );
+  const platform = c.get('platform');
+  const headers = forwardedHeaders(clientTrace(c), inference.contentType);
+  if (inference.headerLength !== null)
+    headers['inference-header-content-length'] = String(inference.headerLength);
+  const send = async (): Promise<OriginAnswer> =>
+    answerFrom(
+      await routing.origins.send({
+        method: 'POST',
+        path: originPath(inference.model, inference.version, '/infer'),
+        body: inference.rawBody,
+        headers,
+        model: inference.model,
+        version: inference.version,
+        // No client signal: coalesced callers share this call, and one caller leaving must not fail the others.
+        deadline,
+      }),
+      platform.now(),
+    );
+
+  let answer: OriginAnswer;
+  let leader = true;
+  if (plan.key) {
+    let run = routing.coalescer.run(plan.key, send);
+    leader = run.leader;
+    try {
+      answer = await run.promise;
+    } catch (err) {
+      if (run.leader) throw err;
+      // The call this request joined failed under its leader's deadline, or with its leader's request (on
+      // Workers a cancelled request takes its I/O with it). Once more under this request's own deadline,
+      // coalesced again, so the followers that retry share one new call.
+      run = routing.coalescer.run(plan.key, send);
+      leader = run.leader;
+      answer = await run.promise;
+    }
+  } else {
+    answer = await send();
+  }
+  if (
+    leader &&
+    plan.key &&
+    plan.decision.write &&
+    isStorableResponse(answer.status, new Headers(answer.headers))
+  ) {
+    const stored: StoredResponse = {
+      status: answer.status,
+      headers: storableHeaders(new Headers(answer.headers)),
+      body: answer.body,
+      storedAt: answer.storedAt,
+    };
+    routing.cache.store(platform, plan.key, stored, plan.decision.ttlSeconds);
+  }
+  const status = plan.decision.bypass ? 'BYPASS' : 'MISS';
+  c.set('cacheResult', status);
+  c.set('originId', answer.originId);
+  // A coalesced caller gets the leader's answer under its own request `id`.
+  const mine = leader ? answer : withResponseId(answer, requestJsonId(inference));
+  return toResponse(mine, { 'x-cache': status });
+}
 
 /**
  * Registers both infer paths. The body was already read, size-checked and parsed by the infer-body

@@ -1,25 +1,15 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
 import { modelMetadataSchema } from '../../shared/protocol/model-metadata.ts';
-import { ifNoneMatchHits, type MetadataEntry } from '../cache/metadata-cache.ts';
-import { storableHeaders, toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
+import { TIMEOUT_HEADER } from '../routing/deadline.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
-import { getFromOrigin } from '../routing/inference.ts';
-
-const params = {
-  model: z
-    .string()
-    .min(1)
-    .max(256)
-    .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr-cls' }),
-  version: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'version', in: 'path' }, example: '1' }),
-};
+import { getFromOrigin } from '../routing/origin-request.ts';
+import { ifNoneMatchHits, type MetadataEntry } from '../stores/metadata/metadata-cache.ts';
+import { storableHeaders, toResponse } from '../stores/responses/stored-response.ts';
+import { clientTrace } from './client-trace.ts';
+import { modelParams, modelVersionParams } from './model-params.ts';
 
 const responses = {
   200: {
@@ -40,7 +30,7 @@ export const modelMetadataRoute = createRoute({
   path: '/v2/models/{model}',
   tags: ['models'],
   summary: 'Model metadata (ETag / If-None-Match, stale-while-revalidate at the edge)',
-  request: { params: z.object({ model: params.model }) },
+  request: { params: modelParams },
   responses,
 });
 
@@ -49,7 +39,7 @@ export const modelVersionMetadataRoute = createRoute({
   path: '/v2/models/{model}/versions/{version}',
   tags: ['models'],
   summary: 'Metadata of one model version',
-  request: { params: z.object({ model: params.model, version: params.version }) },
+  request: { params: modelVersionParams },
   responses,
 });
 
@@ -72,7 +62,18 @@ async function serve(c: Context<AppEnv>, routing: EdgeRouting, model: string, ve
   const result = await routing.metadata.get(
     `${model}\u0000${version ?? ''}`,
     async () => {
-      const answer = await getFromOrigin(c, routing, model, version, '');
+      const answer = await getFromOrigin(
+        routing,
+        {
+          model,
+          version,
+          suffix: '',
+          trace: clientTrace(c),
+          timeoutHeader: c.req.header(TIMEOUT_HEADER),
+          signal: c.req.raw.signal,
+        },
+        () => platform.now(),
+      );
       return {
         status: answer.status,
         entry: { headers: storableHeaders(new Headers(answer.headers)), body: answer.body },

@@ -1,21 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errorResponseSchema } from '../../shared/protocol/infer-response.ts';
-import { toResponse } from '../cache/stored-response.ts';
 import type { AppEnv } from '../env.ts';
+import { TIMEOUT_HEADER } from '../routing/deadline.ts';
 import type { EdgeRouting } from '../routing/edge-routing.ts';
-import { getFromOrigin } from '../routing/inference.ts';
-
-const model = z
-  .string()
-  .min(1)
-  .max(256)
-  .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr-cls' });
-const version = z
-  .string()
-  .min(1)
-  .max(64)
-  .openapi({ param: { name: 'version', in: 'path' }, example: '1' });
+import { getFromOrigin } from '../routing/origin-request.ts';
+import { toResponse } from '../stores/responses/stored-response.ts';
+import { clientTrace } from './client-trace.ts';
+import { modelParams, modelVersionParams } from './model-params.ts';
 
 const readySchema = z
   .object({
@@ -47,7 +39,7 @@ export const modelReadyRoute = createRoute({
   path: '/v2/models/{model}/ready',
   tags: ['models'],
   summary: 'Model readiness, asked live of an origin that serves it (never cached)',
-  request: { params: z.object({ model }) },
+  request: { params: modelParams },
   responses,
 });
 
@@ -56,14 +48,25 @@ export const modelVersionReadyRoute = createRoute({
   path: '/v2/models/{model}/versions/{version}/ready',
   tags: ['models'],
   summary: 'Readiness of one model version',
-  request: { params: z.object({ model, version }) },
+  request: { params: modelVersionParams },
   responses,
 });
 
 /** Registers the readiness GETs: forwarded live (readiness changes as origins load and drain). */
 export function registerModelReady(app: OpenAPIHono<AppEnv>, routing: EdgeRouting): void {
   const handler = async (c: Context<AppEnv>, m: string, v: string | null): Promise<Response> => {
-    const answer = await getFromOrigin(c, routing, m, v, '/ready');
+    const answer = await getFromOrigin(
+      routing,
+      {
+        model: m,
+        version: v,
+        suffix: '/ready',
+        trace: clientTrace(c),
+        timeoutHeader: c.req.header(TIMEOUT_HEADER),
+        signal: c.req.raw.signal,
+      },
+      () => c.get('platform').now(),
+    );
     c.set('originId', answer.originId);
     return toResponse(answer);
   };

@@ -3,16 +3,15 @@ import type { RegistryRedis } from '../../shared/fleet/registry.ts';
 import { Coalescer } from '../cache/coalesce.ts';
 import type { CacheTier } from '../cache/layered.ts';
 import { ResponseCacheLayer } from '../cache/lookup.ts';
-import { MemoryCache } from '../cache/memory-cache.ts';
-import { MetadataCache } from '../cache/metadata-cache.ts';
-import { ModelSettingsCache, type ModelSettingsLoader } from '../cache/model-settings.ts';
-import { RedisCache, type ResponseCacheRedis } from '../cache/redis-cache.ts';
-import type { CacheLookupStarter } from '../env.ts';
 import type { EdgeLogger } from '../observability/logger.ts';
+import { MetadataCache } from '../stores/metadata/metadata-cache.ts';
+import { ModelSettingsCache, type ModelSettingsLoader } from '../stores/models/model-settings.ts';
+import { MemoryCache } from '../stores/responses/memory-cache.ts';
+import { RedisCache, type ResponseCacheRedis } from '../stores/responses/redis-cache.ts';
 import { BreakerRegistry } from './breaker.ts';
 import type { DeadlineSettings } from './deadline.ts';
 import { OriginClient, parseSigningKey } from './forward.ts';
-import type { OriginAnswer } from './inference.ts';
+import type { OriginAnswer } from './origin-answer.ts';
 import {
   type OriginSource,
   parseStaticOrigins,
@@ -47,8 +46,6 @@ export interface EdgeRouting {
   settings: ModelSettingsCache;
   metadata: MetadataCache<OriginAnswer>;
   deadlines: DeadlineSettings;
-  /** For `services.cacheLookup`: the rate-limit middleware starts the lookup next to its limiter call. */
-  startCacheLookup: CacheLookupStarter;
 }
 
 /**
@@ -145,6 +142,5 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
     settings,
     metadata,
     deadlines: { defaultMs: config.REQUEST_DEADLINE_MS, maxMs: config.REQUEST_DEADLINE_MAX_MS },
-    startCacheLookup: (c) => cache.start(c),
   };
 }

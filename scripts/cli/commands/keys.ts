@@ -3,7 +3,7 @@ import { createKey, type KeySummary, listKeys, revokeKey, rotateKey } from '../.
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
 import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/index.ts';
-import { authCacheKey } from '../../../shared/keys/api-key.ts';
+import { authCacheKey } from '../../../shared/redis-keys.ts';
 import { parseDurationSeconds } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
-import { createRedisUsageSink } from '../../../workers/store/usage-sink.ts';
+import { createRedisUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
 import { createTestDatabase, REDIS_TEST_URL, type TestDatabase } from './test-database.ts';
 import { pendingCount, usageEvent } from './usage-fixtures.ts';
 

@@ -3,8 +3,9 @@ import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHeartbeat, type HeartbeatLogger } from '../../../origin/health/heartbeat.ts';
 import type { LoadSnapshot } from '../../../origin/health/load-sampler.ts';
-import { ORIGINS_INDEX_KEY, type OriginRecord, originKey } from '../../../shared/fleet/origin-record.ts';
+import type { OriginRecord } from '../../../shared/fleet/origin-record.ts';
 import { listLiveOrigins, type RegistryRedis } from '../../../shared/fleet/registry.ts';
+import { ORIGINS_INDEX_KEY, originKey } from '../../../shared/redis-keys.ts';
 import { type RegistryFixture, startRegistryFixture } from '../../shared/fleet/registry-fixture.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultOriginId, fleetConfigProblems } from '../../../origin/health/join-fleet.ts';
 import { exampleClsRequest } from '../../../scripts/dev/example-request.ts';
-import { originKey } from '../../../shared/fleet/origin-record.ts';
 import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
+import { originKey } from '../../../shared/redis-keys.ts';
 import { makeRepository, startHarness } from '../../e2e/origin-harness.ts';
 import { type RegistryFixture, startRegistryFixture } from '../../shared/fleet/registry-fixture.ts';
 

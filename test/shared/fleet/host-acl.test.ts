@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
-import { drainKey } from '../../../shared/fleet/drain-marker.ts';
 import { HOST_REGISTRY_ACL_RULES, hostAclSetUser } from '../../../shared/fleet/host-acl.ts';
 import {
   deregisterOrigin,
@@ -10,6 +9,7 @@ import {
   listLiveOrigins,
   registerOrigin,
 } from '../../../shared/fleet/registry.ts';
+import { drainKey } from '../../../shared/redis-keys.ts';
 import { REDIS_URL, type RegistryFixture, sampleRecord, startRegistryFixture } from './registry-fixture.ts';
 
 // A Redis 7 ACL user with exactly the host rules, and the heartbeat's own code going through the REST bridge

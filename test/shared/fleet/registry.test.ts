@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORIGINS_INDEX_KEY, originKey } from '../../../shared/fleet/origin-record.ts';
 import {
   deregisterOrigin,
   heartbeatOrigin,
   listLiveOrigins,
   registerOrigin,
 } from '../../../shared/fleet/registry.ts';
+import { ORIGINS_INDEX_KEY, originKey } from '../../../shared/redis-keys.ts';
 import { type RegistryFixture, sampleRecord, startRegistryFixture } from './registry-fixture.ts';
 
 let fx: RegistryFixture;

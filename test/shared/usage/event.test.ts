@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { USAGE_STREAM, usageEventSchema, usageStreamFields } from '../../../shared/usage/event.ts';
+import { USAGE_STREAM } from '../../../shared/redis-keys.ts';
+import { usageEventSchema, usageStreamFields } from '../../../shared/usage/event.ts';
 import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
 
 describe('usage event contract', () => {

@@ -3,7 +3,7 @@ import type { ReconcileReport } from '../../../workers/control/reconcile.ts';
 import type { ControlServices } from '../../../workers/control/runner.ts';
 import { runScheduledReconcile } from '../../../workers/control/scheduled.ts';
 import type { EdgeLogger } from '../../../workers/observability/logger.ts';
-import type { DatabaseSource } from '../../../workers/store/database-source.ts';
+import type { DatabaseSource } from '../../../workers/stores/database/database-source.ts';
 
 function recordingLogger(
   lines: { level: string; fields: Record<string, unknown>; msg: string }[],

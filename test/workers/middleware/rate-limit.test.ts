@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
-import type { RateLimiter } from '../../../workers/store/rate-limiter.ts';
+import type { RateLimiter } from '../../../workers/stores/limits/rate-limiter.ts';
 import { bearer, inferBody, makeKey, testEdge } from '../edge-fixture.ts';
 
 const failing: RateLimiter = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { usageEventSchema } from '../../../shared/usage/event.ts';
-import { createBufferedUsageSink } from '../../../workers/store/usage-sink.ts';
+import { createBufferedUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
 import { bearer, inferBody, makeKey, testEdge } from '../edge-fixture.ts';
 
 describe('usage events', () => {

@@ -1,7 +1,7 @@
 import { Redis } from '@upstash/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deregisterOrigin, registerOrigin } from '../../../shared/fleet/registry.ts';
-import { type BridgedRedis, startBridgedRedis } from '../cache/bridged-redis.ts';
+import { type BridgedRedis, startBridgedRedis } from '../bridged-redis.ts';
 import { type FakeOrigin, startFakeOrigin } from '../routing/fake-origins.ts';
 import { origin } from '../routing/fleet-fixtures.ts';
 import { inferJson, type RoutedEdge, routedEdge } from './routed-edge.ts';

@@ -1,16 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from '@upstash/redis';
-import { edgeRoutingConfigSchema } from '../../../shared/config/edge-routing.ts';
-import { loadConfig } from '../../../shared/config/load.ts';
 import { createNodePlatform } from '../../../workers/adapters/node.ts';
 import { createApp } from '../../../workers/app.ts';
 import type { ModelCacheSettings } from '../../../workers/cache/policy.ts';
+import { readEdgeSettings } from '../../../workers/config.ts';
 import type { AppEnv } from '../../../workers/env.ts';
-import { registerInfer } from '../../../workers/routes/infer.ts';
-import { registerModelMetadata } from '../../../workers/routes/model-metadata.ts';
-import { registerModelReady } from '../../../workers/routes/model-ready.ts';
-import { createEdgeRouting, type EdgeRouting } from '../../../workers/routing/edge-routing.ts';
-import { configFromBindings, createServices } from '../../../workers/services.ts';
+import type { EdgeRouting } from '../../../workers/routing/edge-routing.ts';
+import { createServices } from '../../../workers/services.ts';
 import { MemoryData, makeKey, type TestKey } from '../edge-fixture.ts';
 import { SIGNING } from '../routing/fake-origins.ts';
 
@@ -29,9 +25,10 @@ export interface RoutedEdge {
 }
 
 /**
- * The real edge app (EDGE-APP's createApp and middleware chain) with this team's routes and routing
- * services, in-memory Postgres stand-in for keys, and origins given as `id=url` specs. Redis optional (the
- * real client through the bridge); without it the response cache is the in-isolate tier.
+ * The real edge app (createApp, its middleware chain and routes) with the response cache and origin router
+ * as `createServices` builds them, an in-memory Postgres stand-in for keys and model settings, and origins
+ * given as `id=url` specs. Redis optional (the real client through the bridge); without it the response cache
+ * is the in-isolate tier.
  */
 export async function routedEdge(options: {
   origins: string[];
@@ -46,7 +43,8 @@ export async function routedEdge(options: {
 }): Promise<RoutedEdge> {
   const clock = { now: Date.now() };
   const now = () => clock.now;
-  const data = new MemoryData();
+  const models = options.models ?? new Map<string, ModelCacheSettings>();
+  const data = new MemoryData(models);
   const keys: TestKey[] = [...(options.keys ?? [])];
   for (let i = 0; i < (options.keys ? 0 : (options.tenants ?? 2)); i++) {
     keys.push(await makeKey({ tenant: { requestsPerMinute: 100_000, burst: 10_000 } }));
@@ -59,29 +57,17 @@ export async function routedEdge(options: {
     STATIC_ORIGINS: options.origins.join(','),
     ...options.env,
   } as Record<string, string>;
-  const config = configFromBindings(env);
-  const routingConfig = loadConfig(edgeRoutingConfigSchema, env, 'edge routing');
-  const services = await createServices(config, { data, now, redis: options.redis ?? null });
-  const models = options.models ?? new Map<string, ModelCacheSettings>();
-  const routing = createEdgeRouting({
-    config: routingConfig,
-    origins: config.ORIGINS,
-    signingKey: config.ORIGIN_SIGNING_KEY,
-    redis: options.redis ?? null,
-    loadModelSettings: async (name) => models.get(name) ?? null,
-    logger: services.logger,
+  const services = await createServices(readEdgeSettings(env), {
+    data,
     now,
+    redis: options.redis ?? null,
     random: options.random,
   });
-  services.cacheLookup = routing.startCacheLookup;
   const node = createNodePlatform({ now });
   const app = createApp(services, { platform: () => node.platform });
-  registerInfer(app, routing);
-  registerModelMetadata(app, routing);
-  registerModelReady(app, routing);
   return {
     app,
-    routing,
+    routing: services.routing!,
     settle: node.settle,
     clock,
     keys,

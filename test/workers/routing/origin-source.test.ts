@@ -8,7 +8,7 @@ import {
   RedisOriginSource,
   StaticOriginSource,
 } from '../../../workers/routing/origin-source.ts';
-import { type BridgedRedis, startBridgedRedis } from '../cache/bridged-redis.ts';
+import { type BridgedRedis, startBridgedRedis } from '../bridged-redis.ts';
 import { origin } from './fleet-fixtures.ts';
 
 describe('parseStaticOrigins', () => {

@@ -1,14 +1,34 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
-import type { ModelSettingsCache } from '../../cache/model-settings.ts';
-import type { AppEnv, AuthContext } from '../../env.ts';
-import type { AuthKeyRecord } from '../../store/auth-record.ts';
-import type { KeyCache } from './key-cache.ts';
+import type { AuthKeyRecord } from '../../../shared/keys/auth-record.ts';
+import type { EdgeMetrics } from '../../observability/metrics.ts';
+import type { KeyCache } from '../../stores/keys/key-cache.ts';
+import type { TouchBatcher } from '../../stores/keys/touch-batcher.ts';
+import type { ModelSettingsCache } from '../../stores/models/model-settings.ts';
+import type { EdgeContextVariables } from '../edge-context/index.ts';
 import { checkModelAccess } from './model-access.ts';
-import type { TouchBatcher } from './touch-batcher.ts';
+import { bearer } from './presented-key.ts';
 
-export type { AuthContext } from '../../env.ts';
+/** Who a request is acting for, from a verified key (or the operator token). */
+export interface AuthContext {
+  /** `null` for the operator (`ADMIN_TOKEN`), which is not a key. */
+  keyId: string | null;
+  /** `null` for the operator, which acts across tenants. */
+  tenantId: string | null;
+  prefix: string | null;
+  /** Model names, `*` (every model) or `admin` (the tenant's own admin API). */
+  scopes: string[];
+  plan: string;
+  requestsPerMinute: number;
+  burst: number;
+  operator: boolean;
+}
+
+export interface AuthVariables {
+  /** Set once the key (or operator token) is verified; undefined on routes without auth and before it. */
+  auth: AuthContext | undefined;
+}
 
 export interface AuthOptions {
   keys: KeyCache;
@@ -25,15 +45,10 @@ export interface AuthOptions {
    * (model-access.ts), checked with the key's scopes. Absent: no model is private (no models table).
    */
   modelSettings?: Pick<ModelSettingsCache, 'peek' | 'get'>;
+  metrics: EdgeMetrics;
 }
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)/;
-
-function bearer(header: string | undefined): string | null {
-  if (!header) return null;
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  return match ? match[1]! : null;
-}
 
 function modelFromPath(path: string): string | null {
   const match = MODEL_PATH.exec(path);
@@ -43,13 +58,6 @@ function modelFromPath(path: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** Whether the request presents a key whose record `keys` holds in this isolate (its secret is not checked). */
-export function presentsHeldKey(header: string | undefined, keys: Pick<KeyCache, 'holds'>): boolean {
-  const presented = bearer(header);
-  const parsed = presented ? parseApiKey(presented) : null;
-  return parsed !== null && keys.holds(parsed.prefix);
 }
 
 export function authContextOf(record: AuthKeyRecord): AuthContext {
@@ -84,15 +92,17 @@ export function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | n
  * key's scopes. Sets `c.get('auth')`.
  *
  * @example
- * app.use('/v2/models/*', auth({ keys, touch, operatorTokenHash: null, scope: 'model' }));
+ * app.use('/v2/models/*', auth({ keys, touch, operatorTokenHash: null, scope: 'model', metrics }));
  */
-export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
+export function auth(
+  options: AuthOptions,
+): MiddlewareHandler<{ Variables: AuthVariables & Pick<EdgeContextVariables, 'platform'> }> {
+  const { metrics } = options;
   return async function authMiddleware(c, next) {
     const presented = bearer(c.req.header('authorization'));
     if (!presented) {
       throw new AppError('UNAUTHENTICATED', 'missing "Authorization: Bearer <api key>" header');
     }
-    const { metrics } = c.get('services');
     if (options.scope === 'admin' && options.operatorTokenHash && !presented.startsWith('ais_')) {
       const hash = hashKeySecret(presented);
       if (!timingSafeEqualHex(hash, options.operatorTokenHash)) {
@@ -139,7 +149,9 @@ export function auth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     // Set before the scope check so a refused request of a valid key still gets its usage event.
     c.set('auth', authContextOf(record));
     if (options.scope === 'model') {
-      const model = c.get('inference')?.model ?? modelFromPath(c.req.path);
+      // From the path: auth runs before the body is read, so that a request without a valid key is refused
+      // before anyone parses (up to 64 MiB of) its body.
+      const model = modelFromPath(c.req.path);
       if (model !== null && !record.scopes.includes('*') && !record.scopes.includes(model)) {
         throw new AppError('FORBIDDEN', `API key is not allowed to use model "${model}"`);
       }

@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../../../shared/errors/index.ts';
-import type { AppEnv } from '../../env.ts';
 
 const DECIMAL = /^\d+$/;
 
@@ -16,7 +15,7 @@ const DECIMAL = /^\d+$/;
  * @example
  * app.use('/admin/v1/*', bodyLimit({ maxBytes: 64 * 1024 }));
  */
-export function bodyLimit(options: { maxBytes: number }): MiddlewareHandler<AppEnv> {
+export function bodyLimit(options: { maxBytes: number }): MiddlewareHandler {
   const tooLarge = () =>
     new AppError('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${options.maxBytes} bytes`);
   const streaming = honoBodyLimit({

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
-import type { AppEnv } from '../../env.ts';
+import type { InferRequestJson } from '../../../shared/protocol/infer-request.ts';
 import { jsonTooLarge } from './parse.ts';
 import { ParsedBodyMemo } from './parsed-body-memo.ts';
 
@@ -17,6 +17,26 @@ function decodeSegment(segment: string, what: string): string {
   } catch {
     throw new AppError('INVALID_REQUEST', `${what} in the path is not valid percent-encoding`);
   }
+}
+
+/** A parsed inference request. */
+export interface ParsedInference {
+  model: string;
+  version: string | null;
+  /** The body exactly as received (forwarded and hashed as is). */
+  rawBody: Uint8Array;
+  contentType: string;
+  /** `Inference-Header-Content-Length` (binary tensor extension), else null. */
+  headerLength: number | null;
+  /** The JSON header: the whole body, or its first `headerLength` bytes. */
+  request: InferRequestJson;
+  /** Batch size (the largest first dimension over the inputs): the rate-limit cost. */
+  items: number;
+}
+
+export interface InferBodyVariables {
+  /** Set on `POST …/infer`; undefined on every other request. */
+  inference: ParsedInference | undefined;
 }
 
 export interface InferBodyOptions {
@@ -37,7 +57,7 @@ export interface InferBodyOptions {
  * @example
  * app.use('/v2/models/*', inferBody({ maxJsonBytes: 8 * 1024 * 1024 }));
  */
-export function inferBody(options: InferBodyOptions): MiddlewareHandler<AppEnv> {
+export function inferBody(options: InferBodyOptions): MiddlewareHandler<{ Variables: InferBodyVariables }> {
   const parsedBodies = new ParsedBodyMemo({ ...MEMO_LIMITS, maxJsonBytes: options.maxJsonBytes });
   return async function inferBodyMiddleware(c, next) {
     const match = c.req.method === 'POST' ? INFER_PATH.exec(c.req.path) : null;

@@ -1,15 +1,18 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isAppError } from '../../../shared/errors/index.ts';
-import type { AppEnv } from '../../env.ts';
-import type { LimitResult } from '../../store/rate-limiter.ts';
-import { TtlMap } from '../../store/ttl-map.ts';
+import type { LimitResult } from '../../stores/limits/rate-limiter.ts';
+import { TtlMap } from '../../stores/ttl-map.ts';
+import type { AuthVariables } from '../auth/index.ts';
+import type { EdgeContextVariables } from '../edge-context/index.ts';
+import type { RequestIdVariables } from '../request-id/index.ts';
 import { responseHeaders } from '../response-headers.ts';
-import { ipBucket, type RateLimitOptions, refusal, retryAfterSeconds, setHeaders, settle } from './index.ts';
+import { ipBucket } from './buckets.ts';
+import { refusal, retryAfterSeconds, setHeaders } from './limit-answer.ts';
+import { type LimiterOptions, settle } from './limiter.ts';
 
-export interface AuthFailureLimitOptions
-  extends Pick<RateLimitOptions, 'limiter' | 'fallback' | 'failureMode' | 'ip'> {
+export interface AuthFailureLimitOptions extends LimiterOptions {
   /** Whether the request presents a key this isolate holds as valid (so no lookup can be forced with it). */
-  knownKey(c: Context<AppEnv>): boolean;
+  knownKey(c: Context): boolean;
   now: () => number;
   /** Client IPs remembered as exhausted at once (bounded: a flood of addresses cannot grow it). */
   maxBlocked?: number;
@@ -27,9 +30,12 @@ export interface AuthFailureLimitOptions
  * without the headers (`closed`: an auth failure is not turned into a 503).
  *
  * @example
- * app.use('/v2/models/*', authFailureLimit({ limiter, fallback, failureMode: 'open', ip, knownKey, now }));
+ * app.use('/v2/models/*', authFailureLimit({ limiter, fallback, failureMode: 'open', ip, metrics, knownKey, now }));
  */
-export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHandler<AppEnv> {
+export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHandler<{
+  Variables: AuthVariables & RequestIdVariables & Pick<EdgeContextVariables, 'platform'>;
+}> {
+  const { metrics } = options;
   const blocked = new TtlMap<LimitResult>({ maxEntries: options.maxBlocked ?? 10_000, now: options.now });
   const retryAfter = (result: LimitResult, now: number) =>
     retryAfterSeconds(result, 1, options.ip.perMinute, now);
@@ -38,9 +44,9 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
     if (blocked.size > 0) {
       const exhausted = blocked.get(ipBucket(c, options.ip).identifier);
       if (exhausted && !options.knownKey(c)) {
-        c.get('services').metrics.inc('edge_auth_failures_limited_total');
+        metrics.inc('edge_auth_failures_limited_total');
         const now = c.get('platform').now();
-        return refusal(c, exhausted, message(exhausted), retryAfter(exhausted, now), now);
+        return refusal(c.get('requestId'), exhausted, message(exhausted), retryAfter(exhausted, now), now);
       }
     }
     await next();
@@ -50,7 +56,7 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
     const request = { ...bucket, cost: 1 };
     let result: LimitResult;
     try {
-      result = await settle(c, options, request, options.limiter.limit(request));
+      result = await settle(c.get('logger'), options, request, options.limiter.limit(request));
     } catch (err) {
       if (isAppError(err)) return;
       throw err;
@@ -60,12 +66,12 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
       setHeaders(responseHeaders(c), result, now);
       return;
     }
-    c.get('services').metrics.inc('edge_auth_failures_limited_total');
+    metrics.inc('edge_auth_failures_limited_total');
     blocked.set(bucket.identifier, result, result.reset - now);
     // Hono's setter merges the old answer's headers into the new one; the 401's WWW-Authenticate does not
     // belong on a 429, so the old answer is dropped first.
     c.res = undefined;
-    c.res = refusal(c, result, message(result), retryAfter(result, now), now);
+    c.res = refusal(c.get('requestId'), result, message(result), retryAfter(result, now), now);
   };
 }
 

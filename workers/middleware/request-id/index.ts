@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { toHex } from '../../../shared/signing/canonical.ts';
-import type { AppEnv } from '../../env.ts';
+import type { EdgeLogger } from '../../observability/logger.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -52,21 +52,32 @@ export function acceptRequestId(header: string | undefined): string {
   return header && REQUEST_ID.test(header) ? header : crypto.randomUUID();
 }
 
+export interface RequestIdVariables {
+  requestId: string;
+  /** W3C trace context forwarded to the origin (continued from the caller, or started here). */
+  traceparent: string;
+  traceId: string;
+  /** The isolate's logger with this request's id and trace id on every line. */
+  logger: EdgeLogger;
+}
+
 /**
- * Assigns `requestId`, `traceparent`, `traceId` and a request-scoped logger; echoes `X-Request-Id` and the
- * edge's `traceparent` on every response, errors included.
+ * Assigns `requestId`, `traceparent`, `traceId` and a request-scoped child of `logger`; echoes `X-Request-Id`
+ * and the edge's `traceparent` on every response, errors included.
  *
  * @example
- * app.use('*', requestId());
+ * app.use('*', requestId({ logger }));
  */
-export function requestId(): MiddlewareHandler<AppEnv> {
+export function requestId(options: {
+  logger: EdgeLogger;
+}): MiddlewareHandler<{ Variables: RequestIdVariables }> {
   return async function requestIdMiddleware(c, next) {
     const id = acceptRequestId(c.req.header('x-request-id'));
     const trace = continueTrace(c.req.header('traceparent'));
     c.set('requestId', id);
     c.set('traceparent', trace.traceparent);
     c.set('traceId', trace.traceId);
-    c.set('logger', c.get('services').logger.child({ requestId: id, traceId: trace.traceId }));
+    c.set('logger', options.logger.child({ requestId: id, traceId: trace.traceId }));
     await next();
     const headers = responseHeaders(c);
     headers.set('x-request-id', id);

@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../../env.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 export interface SecurityHeadersOptions {
@@ -41,7 +40,7 @@ function allowedOrigin(origin: string | undefined, allowList: string[]): string 
  * @example
  * app.use('*', securityHeaders({ hstsMaxAgeSeconds: 31536000, corsOrigins: ['https://app.example.com'] }));
  */
-export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler<AppEnv> {
+export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
   return async function securityHeadersMiddleware(c, next) {
     const origin = allowedOrigin(c.req.header('origin'), options.corsOrigins);
     const preflight =

@@ -1,17 +1,38 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
-import type { AppEnv } from '../../env.ts';
-import type { UsageSink } from '../../store/usage-sink.ts';
+import type { CacheStatus } from '../../cache/lookup.ts';
+import type { EdgeMetrics } from '../../observability/metrics.ts';
+import type { UsageSink } from '../../stores/usage/usage-sink.ts';
+import type { AuthVariables } from '../auth/index.ts';
+import type { EdgeContextVariables } from '../edge-context/index.ts';
+import type { InferBodyVariables } from '../infer-body/index.ts';
+import type { RequestIdVariables } from '../request-id/index.ts';
+
+/** What the routes tell the usage event about their answer. */
+export interface UsageVariables {
+  /** Set by the inference and metadata routes: where the answer came from (their `X-Cache`). */
+  cacheResult: CacheStatus | undefined;
+  /** Set by the routes that forward: the origin that answered; null when none did (a cache hit). */
+  originId: string | null | undefined;
+}
+
+type UsageEnv = {
+  Variables: UsageVariables &
+    AuthVariables &
+    InferBodyVariables &
+    RequestIdVariables &
+    Pick<EdgeContextVariables, 'platform' | 'startedAt'>;
+};
 
 /** The route template (`/v2/models/:name/infer`), so usage groups by operation rather than by raw path. */
-function routeOf(c: Context<AppEnv>): string {
+function routeOf(c: Context): string {
   const template = routePath(c, -1);
   const route = `${c.req.method} ${template && template !== '/*' && template !== '*' ? template : c.req.path}`;
   return route.slice(0, 256);
 }
 
-export function usageEventFor(c: Context<AppEnv>, nowMs: number): UsageEvent | null {
+export function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
   const auth = c.get('auth');
   if (!auth?.tenantId) return null;
   const inference = c.get('inference');
@@ -39,14 +60,14 @@ export function usageEventFor(c: Context<AppEnv>, nowMs: number): UsageEvent | n
  * the request (it is counted and logged). Sits outside auth so it also sees 4xx answers to valid keys.
  *
  * @example
- * app.use('*', usage({ sink }));
+ * app.use('*', usage({ sink, metrics }));
  */
-export function usage(options: { sink: UsageSink }): MiddlewareHandler<AppEnv> {
+export function usage(options: { sink: UsageSink; metrics: EdgeMetrics }): MiddlewareHandler<UsageEnv> {
+  const { metrics } = options;
   return async function usageMiddleware(c, next) {
     await next();
     const event = usageEventFor(c, c.get('platform').now());
     if (!event) return;
-    const { metrics } = c.get('services');
     const logger = c.get('logger');
     c.get('platform').waitUntil(
       options.sink.record(event).then(

@@ -4,7 +4,8 @@ import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import type { DatabaseHandle } from '../../../shared/db/client.ts';
 import { AppError, isAppError } from '../../../shared/errors/index.ts';
-import type { AppContext, AuthContext } from '../../env.ts';
+import type { AppContext } from '../../env.ts';
+import type { AuthContext } from '../../middleware/auth/index.ts';
 
 export function authOf(c: AppContext): AuthContext {
   const auth = c.get('auth');
