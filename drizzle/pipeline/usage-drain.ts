@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
+import { isRowRejection, type SqlDatabase } from '../client/executor.ts';
 import { insertUsageEvents } from './insert-usage.ts';
 import { type ParsedEntry, parseUsageEntry, type StreamEntry } from './parse-entry.ts';
-import { isRowRejection, type SqlDatabase } from './sql.ts';
 
 export interface UsageDrainHooks {
   /** Runs inside the INSERT's transaction, before COMMIT (crash tests exit here: nothing may be written). */

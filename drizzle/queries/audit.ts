@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { queryRows, type SqlDatabase, type SqlExecutor } from '../client/executor.ts';
 import { AUDIT_GENESIS_HASH, auditRowHash } from '../pipeline/audit-hash.ts';
-import { queryRows, type SqlDatabase, type SqlExecutor } from '../pipeline/sql.ts';
 
 export { AUDIT_GENESIS_HASH } from '../pipeline/audit-hash.ts';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../drizzle/client/types.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
-import type { Database } from '../../shared/db/types.ts';
 import { type Backend, withMigratedDatabase } from '../shared/db/temp-database.ts';
 
 async function rows<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../drizzle/client/types.ts';
 import { verifyAuditChain } from '../../drizzle/queries/audit.ts';
 import { findKeyForAuth, listKeys } from '../../drizzle/queries/keys.ts';
 import { listTenants } from '../../drizzle/queries/tenants.ts';
 import { seedDemo } from '../../drizzle/seed/demo.ts';
-import type { Database } from '../../shared/db/types.ts';
 import { hashKeySecret, parseApiKey } from '../../shared/keys/api-key.ts';
 import { type Backend, withMigratedDatabase } from '../shared/db/temp-database.ts';
 

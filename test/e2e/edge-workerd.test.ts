@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StubOrigin, startStubOrigin } from '../../bench/edge/stub-origin.ts';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
 import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
@@ -13,7 +14,6 @@ import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import {
   checkEdgeAnswer,
   describeSent,

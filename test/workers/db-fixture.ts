@@ -1,7 +1,7 @@
 import { startStubOrigin } from '../../bench/edge/stub-origin.ts';
+import { createDatabase, type DatabaseHandle } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type SqlExecutor } from '../../drizzle/pipeline/sql.ts';
+import { queryRows, type SqlExecutor } from '../../drizzle/client/executor.ts';
 
 /**
  * The `gpu_instances` rows the reconciler owns (schema in drizzle/schema/instances.ts). Raw SQL through the

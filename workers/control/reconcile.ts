@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../../drizzle/pipeline/sql.ts';
+import type { SqlDatabase } from '../../drizzle/client/executor.ts';
 import { appendAudit } from '../../drizzle/queries/audit.ts';
 import { DEFAULT_ORIGIN_TTL_MS, type OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { heartbeatOrigin, listLiveOrigins } from '../../shared/fleet/registry.ts';

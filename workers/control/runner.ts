@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../../drizzle/pipeline/sql.ts';
+import type { SqlDatabase } from '../../drizzle/client/executor.ts';
 import { type ControlConfig, type ProviderName, providerOrder } from '../../shared/config/control.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { autoscalerConfigFromEnv } from '../../shared/fleet/autoscaler-config.ts';

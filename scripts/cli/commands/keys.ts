@@ -1,7 +1,7 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { createKey, type KeySummary, listKeys, revokeKey, rotateKey } from '../../../drizzle/queries/keys.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { authCacheKey } from '../../../shared/keys/api-key.ts';
 import { parseDurationSeconds } from '../args.ts';

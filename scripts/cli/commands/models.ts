@@ -1,3 +1,4 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import {
   DEFAULT_MODEL_SETTINGS,
@@ -6,7 +7,6 @@ import {
   setModelSettings,
 } from '../../../drizzle/queries/models.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { parseBool, parseDurationSeconds } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../../drizzle/client/client.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase } from '../../../shared/db/client.ts';
 import { createEmptyPgDatabase } from '../../shared/db/temp-database.ts';
 import { runScript } from '../cli/run-cli.ts';
 

@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type DatabaseHandle, type SlowQueryEntry } from '../../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { tenants } from '../../../drizzle/schema/tenants.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle, type SlowQueryEntry } from '../../../shared/db/client.ts';
 import { createEmptyPgDatabase, openMigrated } from './temp-database.ts';
 
 describe('read replicas and the sticky rule (two real PostgreSQL databases)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStickyTracker } from '../../../shared/db/sticky.ts';
+import { createStickyTracker } from '../../../drizzle/client/sticky.ts';
 
 describe('sticky tracker', () => {
   it('is sticky for exactly the window after a write', () => {

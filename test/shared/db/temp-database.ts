@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
+import { createDatabase, type DatabaseHandle } from '../../../drizzle/client/client.ts';
+import type { Database } from '../../../drizzle/client/types.ts';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { createTempDatabase, type TempDatabase, urlOfDatabase } from '../../support/temp-database.ts';
 
 /** The CI/local PostgreSQL 15; tests never reach anything but 127.0.0.1. */

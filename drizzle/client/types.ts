@@ -1,5 +1,5 @@
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type * as schema from '../../drizzle/schema/index.ts';
+import type * as schema from '../schema/index.ts';
 
 export type Schema = typeof schema;
 

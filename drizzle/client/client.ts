@@ -1,5 +1,5 @@
 import { withReplicas } from 'drizzle-orm/pg-core';
-import type { DatabaseDriver, DataConfig } from '../config/data.ts';
+import type { DatabaseDriver, DataConfig } from '../../shared/config/data.ts';
 import { consoleSlowQueryLog } from './slow-query.ts';
 import { createStickyTracker, type StickyTracker } from './sticky.ts';
 import type { Database, DriverConnection, SlowQueryLog } from './types.ts';

@@ -1,7 +1,7 @@
 import { neonConfig, Pool } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
-import * as schema from '../../../drizzle/schema/index.ts';
-import type { DataConfig } from '../../config/data.ts';
+import type { DataConfig } from '../../../shared/config/data.ts';
+import * as schema from '../../schema/index.ts';
 import { timeQueries } from '../slow-query.ts';
 import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
 

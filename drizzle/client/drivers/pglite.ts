@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
-import * as schema from '../../../drizzle/schema/index.ts';
-import type { DataConfig } from '../../config/data.ts';
+import type { DataConfig } from '../../../shared/config/data.ts';
+import * as schema from '../../schema/index.ts';
 import { timeQueries } from '../slow-query.ts';
 import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
 
