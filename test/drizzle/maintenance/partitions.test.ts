@@ -6,7 +6,7 @@ import { listPartitions, runPartitionMaintenance } from '../../../drizzle/mainte
 import { AUDIT_GENESIS_HASH, auditRowHash } from '../../../drizzle/pipeline/audit-hash.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import type { PartitionsConfig } from '../../../shared/config/pipeline.ts';
-import { createTestDatabase, type TestDatabase } from '../pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let tdb: TestDatabase;
 

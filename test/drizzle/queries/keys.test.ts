@@ -14,7 +14,7 @@ import { createTenant } from '../../../drizzle/queries/tenants.ts';
 import { apiKeys } from '../../../drizzle/schema/api-keys.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
-import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout: 120_000 }, (backend) => {
   let db: Database;

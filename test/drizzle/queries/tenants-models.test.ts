@@ -13,7 +13,7 @@ import {
   listTenants,
   requireTenant,
 } from '../../../drizzle/queries/tenants.ts';
-import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])(
   'tenants and model settings on %s',

@@ -12,9 +12,9 @@ import { createFailover, type Failover } from '../../../workers/control/provider
 import { createRunPodAdapter } from '../../../workers/control/providers/runpod.ts';
 import { createVastAiAdapter } from '../../../workers/control/providers/vast-ai.ts';
 import type { ReconcileDeps } from '../../../workers/control/reconcile.ts';
-import { openMigrated } from '../../shared/db/temp-database.ts';
 import { type FakeRunPod, startFakeRunPod } from '../../support/provider-fakes/runpod.ts';
 import { type FakeVastAi, startFakeVastAi } from '../../support/provider-fakes/vast-ai.ts';
+import { openMigrated } from '../../support/test-database.ts';
 
 /**
  * Real PostgreSQL (a migrated database of this file's own), real Redis behind the Upstash REST bridge on a

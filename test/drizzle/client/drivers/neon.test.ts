@@ -1,16 +1,20 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createDatabase, type DatabaseHandle, type SlowQueryEntry } from '../../../drizzle/client/client.ts';
-import { migrateDatabase } from '../../../drizzle/migrate.ts';
-import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
-import { createKey, findKeyForAuth, revokeKey } from '../../../drizzle/queries/keys.ts';
-import { createTenant } from '../../../drizzle/queries/tenants.ts';
-import { tenants } from '../../../drizzle/schema/tenants.ts';
-import { type NeonWsProxy, startNeonWsProxy } from '../../../scripts/dev/neon-ws-proxy.ts';
-import { loadDataConfig } from '../../../shared/config/data.ts';
-import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
-import { createEmptyPgDatabase, PG_ADMIN_URL } from './temp-database.ts';
+import {
+  createDatabase,
+  type DatabaseHandle,
+  type SlowQueryEntry,
+} from '../../../../drizzle/client/client.ts';
+import { migrateDatabase } from '../../../../drizzle/migrate.ts';
+import { insertUsageEvents } from '../../../../drizzle/pipeline/insert-usage.ts';
+import { createKey, findKeyForAuth, revokeKey } from '../../../../drizzle/queries/keys.ts';
+import { createTenant } from '../../../../drizzle/queries/tenants.ts';
+import { tenants } from '../../../../drizzle/schema/tenants.ts';
+import { type NeonWsProxy, startNeonWsProxy } from '../../../../scripts/dev/neon-ws-proxy.ts';
+import { loadDataConfig } from '../../../../shared/config/data.ts';
+import { createEmptyPgDatabase, PG_ADMIN_URL } from '../../../support/test-database.ts';
+import { usageEvent } from '../../pipeline/usage-fixtures.ts';
 
 describe('Neon driver through the local WebSocket proxy (Node, real PostgreSQL behind it)', () => {
   let empty: Awaited<ReturnType<typeof createEmptyPgDatabase>>;

@@ -4,7 +4,7 @@ import { createDatabase, type DatabaseHandle, type SlowQueryEntry } from '../../
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { tenants } from '../../../drizzle/schema/tenants.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createEmptyPgDatabase, openMigrated } from './temp-database.ts';
+import { createEmptyPgDatabase, openMigrated } from '../../support/test-database.ts';
 
 describe('read replicas and the sticky rule (two real PostgreSQL databases)', () => {
   let primaryDb: Awaited<ReturnType<typeof createEmptyPgDatabase>>;
