@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { jitterAboveBaseDelay } from '../../shared/backoff.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import { isRowRejection, type SqlDatabase } from '../client/executor.ts';
@@ -65,12 +66,6 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/** Exponential backoff with full jitter, capped; attempt 1 waits up to `min`. */
-export function backoffDelay(attempt: number, min: number, max: number, random = Math.random): number {
-  const ceiling = Math.min(max, min * 2 ** Math.max(0, attempt - 1));
-  return Math.round(min + (ceiling - min) * random());
 }
 
 /**
@@ -154,7 +149,11 @@ export class UsageDrain {
         if (result.entries === 0 && this.#o.blockMs === 0) await sleep(100, this.#abort.signal);
       } catch (err) {
         attempt += 1;
-        const delay = backoffDelay(attempt, this.#o.backoffMinMs, this.#o.backoffMaxMs);
+        const delay = jitterAboveBaseDelay(
+          attempt - 1,
+          { baseDelayMs: this.#o.backoffMinMs, maxDelayMs: this.#o.backoffMaxMs },
+          Math.random,
+        );
         this.#o.logger.warn({ err, attempt, retryInMs: delay }, 'usage drain round failed; nothing acked');
         await sleep(delay, this.#abort.signal);
       }
