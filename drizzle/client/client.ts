@@ -42,6 +42,14 @@ const WRITE_METHODS = [
   'refreshMaterializedView',
 ] as const;
 
+/**
+ * The primary behind a database: itself, or the `$primary` of a `withReplicas` one (the handle's `db` and
+ * its session views). For reads whose caller acts on them at once and cannot afford replica lag.
+ */
+export function readsFromPrimary(db: Database): Database {
+  return (db as Database & { $primary?: Database }).$primary ?? db;
+}
+
 async function connect(
   url: string,
   config: DataConfig,

@@ -1,5 +1,13 @@
-import type { SqlDatabase } from '../../drizzle/client/executor.ts';
+import type { Database } from '../../drizzle/client/types.ts';
 import { appendAudit } from '../../drizzle/queries/audit.ts';
+import {
+  type InstanceRow,
+  type InstanceStatus,
+  insertRequested,
+  listLiveInstances,
+  markLaunched,
+  markStatus,
+} from '../../drizzle/queries/instances.ts';
 import { DEFAULT_ORIGIN_TTL_MS, type OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { heartbeatOrigin, listLiveOrigins } from '../../shared/fleet/registry.ts';
 import {
@@ -13,14 +21,6 @@ import {
   type ScalingDecision,
   type ScalingPolicy,
 } from './fleet-state.ts';
-import {
-  type InstanceRow,
-  type InstanceStatus,
-  insertRequested,
-  listLiveInstances,
-  markLaunched,
-  markStatus,
-} from './instance-store.ts';
 import { placementOrder } from './placement.ts';
 import { type Failover, isFailoverError } from './providers/failover.ts';
 import type { ProviderInstance } from './providers/types.ts';
@@ -33,7 +33,7 @@ import type { ProviderInstance } from './providers/types.ts';
  * A Redis lock keeps two runners (cron and an operator's CLI) from launching twice for one decision.
  */
 export interface ReconcileDeps {
-  db: SqlDatabase;
+  db: Database;
   redis: ControlRedis;
   failover: Failover;
   policy: ScalingPolicy;

@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../../drizzle/client/executor.ts';
+import type { Database } from '../../drizzle/client/types.ts';
 import { type ControlConfig, type ProviderName, providerOrder } from '../../shared/config/control.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { autoscalerConfigFromEnv } from '../../shared/fleet/autoscaler-config.ts';
@@ -16,7 +16,7 @@ import { type ReconcileReport, reconcileOnce } from './reconcile.ts';
  * Runtime-neutral: no Node APIs, `fetch` only.
  */
 export interface ControlServices {
-  db: SqlDatabase;
+  db: Database;
   redis: ControlRedis;
   config: ControlConfig;
   fetch?: FetchLike;
