@@ -1,5 +1,6 @@
 import { isBrokenCircuitError } from 'cockatiel';
 import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
+import { pruneSamples } from '../../workers/control/autoscaler/load-window.ts';
 import {
   type AutoscalerInput,
   type AutoscalerMemory,
@@ -7,8 +8,8 @@ import {
   INITIAL_MEMORY,
   type InstanceView,
   type LoadSample,
-} from '../../workers/control/autoscaler.ts';
-import { pruneSamples } from '../../workers/control/load-window.ts';
+  type ScaleDecision,
+} from '../../workers/control/autoscaler/policy.ts';
 import { placementOrder } from '../../workers/control/placement.ts';
 import { createFailover } from '../../workers/control/providers/failover.ts';
 import { isProviderError } from '../../workers/control/providers/types.ts';
@@ -17,16 +18,8 @@ import { poisson, seededRandom } from './rng.ts';
 import { SimProvider } from './sim-provider.ts';
 import { durationS, rateAt, type Trace } from './trace.ts';
 
-/** What a control step decides; the autoscaler's decision, or a static fleet's. */
-export interface PolicyStep {
-  desired: number;
-  add: number;
-  drain: string[];
-  panic: boolean;
-  reason: string;
-  memory: AutoscalerMemory;
-}
-export type Policy = (input: AutoscalerInput) => PolicyStep;
+/** A control step: the autoscaler's decision or a static fleet's, and the memory for the next step. */
+export type Policy = (input: AutoscalerInput) => ScaleDecision & { memory: AutoscalerMemory };
 
 export function autoscalerPolicy(config: AutoscalerConfig): Policy {
   return (input) => decideScale(input, config);

@@ -10,6 +10,7 @@ import {
 } from '../../drizzle/queries/instances.ts';
 import { DEFAULT_ORIGIN_TTL_MS, type OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { heartbeatOrigin, listLiveOrigins } from '../../shared/fleet/registry.ts';
+import type { ScaleDecision } from './autoscaler/policy.ts';
 import {
   type ControlRedis,
   DRAIN_KEY_PREFIX,
@@ -18,7 +19,6 @@ import {
   type ManagedInstance,
   originIdFor,
   RECONCILE_LOCK_KEY,
-  type ScalingDecision,
   type ScalingPolicy,
 } from './fleet-state.ts';
 import { placementOrder } from './placement.ts';
@@ -64,7 +64,7 @@ export interface ReconcileReport {
   nowMs: number;
   /** False when another runner held the lock; nothing was done. */
   ran: boolean;
-  decision: ScalingDecision | null;
+  decision: ScaleDecision | null;
   actions: ReconcileAction[];
   counts: {
     launched: number;

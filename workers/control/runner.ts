@@ -2,7 +2,7 @@ import type { Database } from '../../drizzle/client/types.ts';
 import { type ControlConfig, type ProviderName, providerOrder } from '../../shared/config/control.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { autoscalerConfigFromEnv } from '../../shared/fleet/autoscaler-config.ts';
-import { createAutoscalerPolicy } from './autoscaler-policy.ts';
+import { createAutoscalerPolicy } from './autoscaler/state.ts';
 import { BREAKERS_KEY, type ControlRedis } from './fleet-state.ts';
 import { createFailover, type Failover, type FailoverProvider } from './providers/failover.ts';
 import type { FetchLike } from './providers/http.ts';

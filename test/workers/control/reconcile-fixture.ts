@@ -7,7 +7,8 @@ import { queryRows } from '../../../drizzle/client/executor.ts';
 import { startUpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import type { OriginRecord } from '../../../shared/fleet/origin-record.ts';
 import { registerOrigin } from '../../../shared/fleet/registry.ts';
-import type { ScalingDecision, ScalingPolicy } from '../../../workers/control/fleet-state.ts';
+import type { ScaleDecision } from '../../../workers/control/autoscaler/policy.ts';
+import type { ScalingPolicy } from '../../../workers/control/fleet-state.ts';
 import { createFailover, type Failover } from '../../../workers/control/providers/failover.ts';
 import { createRunPodAdapter } from '../../../workers/control/providers/runpod.ts';
 import { createVastAiAdapter } from '../../../workers/control/providers/vast-ai.ts';
@@ -31,7 +32,7 @@ export interface ReconcileFixture {
   runpod: FakeRunPod;
   failover: Failover;
   clock: { now: number };
-  next: ScalingDecision;
+  next: ScaleDecision;
   policy: ScalingPolicy;
   deps(overrides?: Partial<ReconcileDeps>): ReconcileDeps;
   rows(): Promise<Record<string, string | null>[]>;
@@ -45,7 +46,7 @@ export interface ReconcileFixture {
   close(): Promise<void>;
 }
 
-export const noop = (): ScalingDecision => ({ desired: 0, add: 0, drain: [], panic: false, reason: 'hold' });
+export const noop = (): ScaleDecision => ({ desired: 0, add: 0, drain: [], panic: false, reason: 'hold' });
 
 export async function startReconcileFixture(redisDb: number): Promise<ReconcileFixture> {
   const opened = await openMigrated('postgres');

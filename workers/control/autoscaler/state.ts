@@ -1,4 +1,5 @@
-import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
+import type { AutoscalerConfig } from '../../../shared/fleet/autoscaler-config.ts';
+import type { ControlRedis, FleetSnapshot, ScalingPolicy } from '../fleet-state.ts';
 import {
   type AutoscalerMemory,
   decideScale,
@@ -6,8 +7,7 @@ import {
   type InstanceView,
   type LoadSample,
   retainSamples,
-} from './autoscaler.ts';
-import type { ControlRedis, FleetSnapshot, ScalingPolicy } from './fleet-state.ts';
+} from './policy.ts';
 
 /**
  * The reconcile runner's binding of the pure autoscaler (`decideScale`): it turns a FleetSnapshot into the
@@ -69,7 +69,7 @@ export function createAutoscalerPolicy(options: {
       .filter((o) => o.status === 'ready')
       .reduce((sum, o) => sum + originLoad(o), 0);
     const samples = [...stored.samples.filter((s) => s.at < now), { at: now, inflight: load }];
-    const decision = decideScale(
+    const decided = decideScale(
       {
         now,
         samples,
@@ -83,20 +83,11 @@ export function createAutoscalerPolicy(options: {
       },
       options.config,
     );
+    const { memory, ...decision } = decided;
     if (options.persist ?? true) {
-      const next: StoredState = {
-        memory: decision.memory,
-        samples: retainSamples(samples, now, options.config),
-      };
+      const next: StoredState = { memory, samples: retainSamples(samples, now, options.config) };
       await options.redis.set(AUTOSCALER_STATE_KEY, JSON.stringify(next));
     }
-    return {
-      desired: decision.desired,
-      add: decision.add,
-      drain: decision.drain,
-      panic: decision.panic,
-      reason: decision.reason,
-      inputs: decision.inputs,
-    };
+    return decision;
   };
 }

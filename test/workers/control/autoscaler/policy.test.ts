@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type AutoscalerConfig, DEFAULT_AUTOSCALER_CONFIG } from '../../../shared/fleet/autoscaler-config.ts';
+import {
+  type AutoscalerConfig,
+  DEFAULT_AUTOSCALER_CONFIG,
+} from '../../../../shared/fleet/autoscaler-config.ts';
 import {
   type AutoscalerInput,
   type AutoscalerMemory,
@@ -8,7 +11,7 @@ import {
   type InstanceView,
   type LoadSample,
   type ProviderView,
-} from '../../../workers/control/autoscaler.ts';
+} from '../../../../workers/control/autoscaler/policy.ts';
 
 const NOW = 10_000_000;
 const config: AutoscalerConfig = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_AUTOSCALER_CONFIG } from '../../../shared/fleet/autoscaler-config.ts';
-import { createAutoscalerPolicy } from '../../../workers/control/autoscaler-policy.ts';
-import type { ControlRedis, FleetSnapshot } from '../../../workers/control/fleet-state.ts';
+import { DEFAULT_AUTOSCALER_CONFIG } from '../../../../shared/fleet/autoscaler-config.ts';
+import { createAutoscalerPolicy } from '../../../../workers/control/autoscaler/state.ts';
+import type { ControlRedis, FleetSnapshot } from '../../../../workers/control/fleet-state.ts';
 
 /** The two commands the policy binding uses, in memory. */
 function memoryRedis(): ControlRedis {

@@ -1,4 +1,4 @@
-import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
+import type { AutoscalerConfig } from '../../../shared/fleet/autoscaler-config.ts';
 import { type InstanceView, pickDrains } from './drain-picker.ts';
 import { type LoadSample, lastActiveAt, pruneSamples, windowMean } from './load-window.ts';
 import { type ScaleEvent, scaleDownLimit, scaleUpLimit } from './scale-limits.ts';
@@ -47,34 +47,40 @@ export interface AutoscalerInput {
   memory: AutoscalerMemory;
 }
 
+/** The numbers behind a decision, for the audit log. */
+export interface ScaleInputs {
+  ready: number;
+  booting: number;
+  draining: number;
+  stableLoad: number;
+  panicLoad: number;
+  recommended: number;
+}
+
+/**
+ * What a scaling policy decides (the autoscaler here, or the simulator's static fleet), and what the reconcile
+ * pass and the simulator apply.
+ */
 export interface ScaleDecision {
   /** Replicas the fleet should have (ready + booting). */
   desired: number;
   /** Instances to launch now (placement across providers is the failover's job). */
   add: number;
-  /** Instances to drain now: booting or idle ready ones only. */
+  /** Instances to drain now (gpu_instances ids in the reconciler): booting or idle ready ones only. */
   drain: string[];
   panic: boolean;
   /** One line a person can read in the audit log. */
   reason: string;
-  /** Feed back as `memory` on the next call. */
-  memory: AutoscalerMemory;
-  /** The numbers behind the decision, for the audit log. */
-  inputs: {
-    ready: number;
-    booting: number;
-    draining: number;
-    stableLoad: number;
-    panicLoad: number;
-    recommended: number;
-  };
+  /** The numbers behind the decision, copied into the audit log; a static fleet has none. */
+  inputs?: ScaleInputs;
 }
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 /**
  * The autoscaling policy: pure and clock-free (time arrives as `now`, state as `memory`), so the cron runner,
- * the CLI and the simulator run the same code.
+ * the CLI and the simulator run the same code. Returns the decision with its inputs, and the `memory` to feed
+ * back on the next call.
  *
  * 1. Load: time-weighted mean in-flight over the stable window, and over the short panic window (Knative).
  * 2. Recommendation: ceil(load ÷ target per replica). Booting instances count as capacity already coming, so
@@ -91,7 +97,10 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
  * 7. Launches are capped by what the available providers can still take (none when every breaker is open);
  *    drains take booting or idle instances only (see `pickDrains`), never one with work, never a draining one.
  */
-export function decideScale(input: AutoscalerInput, config: AutoscalerConfig): ScaleDecision {
+export function decideScale(
+  input: AutoscalerInput,
+  config: AutoscalerConfig,
+): ScaleDecision & { inputs: ScaleInputs; memory: AutoscalerMemory } {
   const { now, instances } = input;
   const ready = instances.filter((i) => i.state === 'ready');
   const booting = instances.filter((i) => i.state === 'booting');

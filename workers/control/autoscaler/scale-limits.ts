@@ -1,4 +1,4 @@
-import type { RateLimit } from '../../shared/fleet/autoscaler-config.ts';
+import type { RateLimit } from '../../../shared/fleet/autoscaler-config.ts';
 
 /** A change the autoscaler made: +n launched, −n drained, at a time on the caller's clock. */
 export interface ScaleEvent {
