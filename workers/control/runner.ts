@@ -9,7 +9,8 @@ import type { FetchLike } from './providers/http.ts';
 import { createLambdaAdapter } from './providers/lambda.ts';
 import { createRunPodAdapter } from './providers/runpod.ts';
 import { createVastAiAdapter } from './providers/vast-ai.ts';
-import { type ReconcileReport, reconcileOnce } from './reconcile.ts';
+import type { ReconcileReport } from './reconcile/pass-state.ts';
+import { reconcileOnce } from './reconcile/reconcile.ts';
 
 /**
  * Wiring from configuration to a reconcile pass, shared by the Worker's `scheduled` handler and the CLI.

@@ -2,20 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from '@upstash/redis';
 import { sql } from 'drizzle-orm';
 import IORedis from 'ioredis';
-import type { DatabaseHandle } from '../../../drizzle/client/client.ts';
-import { queryRows } from '../../../drizzle/client/executor.ts';
-import { startUpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
-import type { OriginRecord } from '../../../shared/fleet/origin-record.ts';
-import { registerOrigin } from '../../../shared/fleet/registry.ts';
-import type { ScaleDecision } from '../../../workers/control/autoscaler/policy.ts';
-import type { ScalingPolicy } from '../../../workers/control/fleet-state.ts';
-import { createFailover, type Failover } from '../../../workers/control/providers/failover.ts';
-import { createRunPodAdapter } from '../../../workers/control/providers/runpod.ts';
-import { createVastAiAdapter } from '../../../workers/control/providers/vast-ai.ts';
-import type { ReconcileDeps } from '../../../workers/control/reconcile.ts';
-import { type FakeRunPod, startFakeRunPod } from '../../support/provider-fakes/runpod.ts';
-import { type FakeVastAi, startFakeVastAi } from '../../support/provider-fakes/vast-ai.ts';
-import { openMigrated } from '../../support/test-database.ts';
+import type { DatabaseHandle } from '../../../../drizzle/client/client.ts';
+import { queryRows } from '../../../../drizzle/client/executor.ts';
+import { startUpstashBridge } from '../../../../scripts/dev/upstash-bridge.ts';
+import type { OriginRecord } from '../../../../shared/fleet/origin-record.ts';
+import { registerOrigin } from '../../../../shared/fleet/registry.ts';
+import type { ScaleDecision } from '../../../../workers/control/autoscaler/policy.ts';
+import type { ScalingPolicy } from '../../../../workers/control/fleet-state.ts';
+import { createFailover, type Failover } from '../../../../workers/control/providers/failover.ts';
+import { createRunPodAdapter } from '../../../../workers/control/providers/runpod.ts';
+import { createVastAiAdapter } from '../../../../workers/control/providers/vast-ai.ts';
+import type { ReconcileDeps } from '../../../../workers/control/reconcile/pass-state.ts';
+import { type FakeRunPod, startFakeRunPod } from '../../../support/provider-fakes/runpod.ts';
+import { type FakeVastAi, startFakeVastAi } from '../../../support/provider-fakes/vast-ai.ts';
+import { openMigrated } from '../../../support/test-database.ts';
 
 /**
  * Real PostgreSQL (a migrated database of this file's own), real Redis behind the Upstash REST bridge on a

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_AUTOSCALER_CONFIG } from '../../../shared/fleet/autoscaler-config.ts';
-import { originKey } from '../../../shared/fleet/origin-record.ts';
-import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
-import { AUTOSCALER_STATE_KEY, createAutoscalerPolicy } from '../../../workers/control/autoscaler/state.ts';
-import { DRAIN_KEY_PREFIX, RECONCILE_LOCK_KEY } from '../../../workers/control/fleet-state.ts';
-import { reconcileOnce } from '../../../workers/control/reconcile.ts';
+import { DEFAULT_AUTOSCALER_CONFIG } from '../../../../shared/fleet/autoscaler-config.ts';
+import { originKey } from '../../../../shared/fleet/origin-record.ts';
+import { listLiveOrigins } from '../../../../shared/fleet/registry.ts';
+import {
+  AUTOSCALER_STATE_KEY,
+  createAutoscalerPolicy,
+} from '../../../../workers/control/autoscaler/state.ts';
+import { DRAIN_KEY_PREFIX, RECONCILE_LOCK_KEY } from '../../../../workers/control/fleet-state.ts';
+import { reconcileOnce } from '../../../../workers/control/reconcile/reconcile.ts';
 import { type ReconcileFixture, startReconcileFixture } from './reconcile-fixture.ts';
 
 let fx: ReconcileFixture;
