@@ -6,7 +6,7 @@ import { AppError } from '../../../shared/errors/app-error.ts';
 import { HOST_REGISTRY_ACL_RULES, hostAclSetUser } from '../../../shared/fleet/host-acl.ts';
 import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
 import { hostCredentialWarnings, loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
 import type { CliContext, CommandGroup } from '../types.ts';
 

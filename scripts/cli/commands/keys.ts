@@ -4,8 +4,8 @@ import { createKey, type KeySummary, listKeys, revokeKey, rotateKey } from '../.
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { authCacheKey } from '../../../shared/keys/api-key.ts';
+import { UsageError } from '../../usage-error.ts';
 import { parseDurationSeconds } from '../args.ts';
-import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CliContext, CommandGroup } from '../types.ts';
 

@@ -7,8 +7,8 @@ import {
   setModelSettings,
 } from '../../../drizzle/queries/models.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
+import { UsageError } from '../../usage-error.ts';
 import { parseBool, parseDurationSeconds } from '../args.ts';
-import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CommandGroup } from '../types.ts';
 
