@@ -29,23 +29,3 @@ export async function affectedRowCount(db: SqlExecutor, query: SQL): Promise<num
     throw new Error('the database driver did not report how many rows it wrote');
   return rowCount;
 }
-
-/** The SQLSTATE of a driver error, looking through drizzle's wrapper (`DrizzleQueryError.cause`). */
-export function sqlStateOf(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/**
- * A row that Postgres refuses on its own merits (data exception, integrity violation): retrying cannot help,
- * so it is dead-lettered. Everything else (connection refused, database missing, timeouts) is transient.
- */
-export function isRowRejection(err: unknown): boolean {
-  const state = sqlStateOf(err);
-  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_GENESIS_HASH, auditRowHash, canonicalJson } from '../../../drizzle/pipeline/audit-hash.ts';
+import { AUDIT_GENESIS_HASH, auditRowHash, canonicalJson } from '../../../drizzle/queries/audit-hash.ts';
 
 const row = {
   id: '1',
