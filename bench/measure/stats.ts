@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 
-/** Small helpers for the benchmark's reports (latency recording is in shared/stats/latency.ts). */
+/** Small helpers for both benchmarks' reports (latency recording is in shared/stats/latency.ts). */
 
 /** Rounds for reports: keeps figures readable without hiding sub-millisecond differences. */
 export function round(value: number, digits = 3): number {
