@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../drizzle/client/types.ts';
-import { verifyAuditChain } from '../../drizzle/queries/audit.ts';
-import { findKeyForAuth, listKeys } from '../../drizzle/queries/keys.ts';
-import { listTenants } from '../../drizzle/queries/tenants.ts';
-import { seedDemo } from '../../drizzle/seed/demo.ts';
-import { hashKeySecret, parseApiKey } from '../../shared/keys/api-key.ts';
-import { type Backend, withMigratedDatabase } from '../support/test-database.ts';
+import type { Database } from '../../../drizzle/client/types.ts';
+import { verifyAuditChain } from '../../../drizzle/queries/audit.ts';
+import { findKeyForAuth, listKeys } from '../../../drizzle/queries/keys.ts';
+import { listTenants } from '../../../drizzle/queries/tenants.ts';
+import { seedDemo } from '../../../drizzle/seed/demo.ts';
+import { hashKeySecret, parseApiKey } from '../../../shared/keys/api-key.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['pglite', 'postgres'])('demo seed on %s', { timeout: 120_000 }, (backend) => {
   let db: Database;
