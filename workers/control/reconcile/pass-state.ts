@@ -3,11 +3,10 @@ import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import {
   type InstanceRow,
   type InstanceStatus,
-  listLiveInstances,
   markStatus,
+  PENDING,
 } from '../../../drizzle/queries/instances.ts';
 import type { OriginRecord } from '../../../shared/fleet/origin-record.ts';
-import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
 import type { ScaleDecision } from '../autoscaler/policy.ts';
 import { type ControlRedis, originIdFor, type ScalingPolicy } from '../fleet-state.ts';
 import type { Failover } from '../providers/failover.ts';
@@ -15,8 +14,8 @@ import type { ProviderInstance } from '../providers/types.ts';
 
 /**
  * What a reconcile pass depends on (injected: the same pass backs the Worker's Cron Trigger and
- * `npm run cli -- fleet reconcile`), what it reports, and the fleet as its first step observed it, which the
- * later steps share and update.
+ * `npm run cli -- fleet reconcile`), what it reports, the fleet as its first step observed it (which the later
+ * steps share and update), and the actions on an instance that more than one step takes.
  */
 export interface ReconcileDeps {
   db: Database;
@@ -77,29 +76,6 @@ export interface PassState {
 
 export const LIVE: InstanceStatus[] = ['requested', 'booting', 'ready', 'draining'];
 
-/** Observe: gpu_instances, the registry, and every provider's `list()`. */
-export async function observeFleet(
-  deps: ReconcileDeps,
-  report: ReconcileReport,
-  options: { nowMs: number; actor: string; dryRun: boolean },
-): Promise<PassState> {
-  const rows = await listLiveInstances(deps.db);
-  const origins = await listLiveOrigins(deps.redis, options.nowMs);
-  const listed = new Map<string, ProviderInstance[] | null>();
-  for (const adapter of deps.failover.providers()) {
-    try {
-      const instances = await deps.failover.call(adapter.name, (a) => a.list());
-      listed.set(adapter.name, instances);
-      report.providers.push({ name: adapter.name, breaker: '', listed: instances.length });
-    } catch (err) {
-      listed.set(adapter.name, null);
-      const error = err instanceof Error ? err.message : String(err);
-      report.providers.push({ name: adapter.name, breaker: '', listed: null, error });
-    }
-  }
-  return { deps, report, ...options, rows, origins, listed };
-}
-
 export function act(state: PassState, action: ReconcileAction): void {
   state.report.actions.push(action);
 }
@@ -124,7 +100,7 @@ export async function terminateInstance(
   act(state, { kind: 'terminate', instanceId: row.id, provider: row.provider, reason });
   state.report.counts.terminated += 1;
   if (state.dryRun) return;
-  if (row.providerInstanceId && row.provider !== 'pending') {
+  if (row.providerInstanceId && row.provider !== PENDING) {
     await failover.call(row.provider, (a) => a.terminate(row.providerInstanceId!));
   }
   await markStatus(db, row.id, status, state.nowMs, status === 'failed' ? reason : undefined);

@@ -2,8 +2,9 @@ import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { RECONCILE_LOCK_KEY } from '../fleet-state.ts';
 import { applyDrains, applyLaunches } from './apply.ts';
 import { type Decided, decide } from './decide.ts';
+import { observeFleet } from './observe.ts';
 import { terminateOrphans } from './orphans.ts';
-import { observeFleet, type PassState, type ReconcileDeps, type ReconcileReport } from './pass-state.ts';
+import type { PassState, ReconcileDeps, ReconcileReport } from './pass-state.ts';
 import { settleInstances } from './settle.ts';
 
 /**
