@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency.ts';
-import { nowMs, round, systemBusySeconds } from '../origin/stats.ts';
-import { readThreadCpu, threadCpuShares } from '../origin/thread-cpu.ts';
+import { nowMs, round, systemBusySeconds } from '../measure/stats.ts';
+import { readThreadCpu, threadCpuShares } from '../measure/thread-cpu.ts';
 
 /** One request as the load generator sends it; `body` may differ per call (cache misses need new inputs). */
 export interface OutgoingRequest {

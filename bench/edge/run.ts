@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
-import { round } from '../origin/stats.ts';
+import { round } from '../measure/stats.ts';
 import {
   type LoadOptions,
   type LoadResult,

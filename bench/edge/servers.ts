@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { startStubOrigin } from '../../fixtures/stub-origin.ts';
 import { startUpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
-import { startStubOrigin } from './stub-origin.ts';
 
 /**
  * Child-process entry for the edge benchmark's helpers, so none of them shares an event loop with the load

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { createKey } from '../../drizzle/queries/keys.ts';
 import { createTenant } from '../../drizzle/queries/tenants.ts';
+import { createTempDatabase } from '../../fixtures/temp-database.ts';
 import { startPglite } from '../../scripts/dev/pglite-server.ts';
 import { type Child, startChild, waitForHttp } from '../../scripts/dev/stack/child.ts';
 import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase } from '../../shared/db/client.ts';
-import { createTempDatabase } from '../../test/support/temp-database.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

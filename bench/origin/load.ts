@@ -4,6 +4,8 @@ import { createEventLoopMonitor, type EventLoopStats } from '../../origin/observ
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../origin/protocol/binary-codec.ts';
 import { decodeInferResponse, encodeInferRequest } from '../../origin/protocol/json-codec.ts';
 import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency.ts';
+import { nowMs, round, systemBusySeconds } from '../measure/stats.ts';
+import { readThreadCpu, threadCpuShares } from '../measure/thread-cpu.ts';
 import {
   eventLoopLagP99Ms,
   modelCounters,
@@ -12,8 +14,6 @@ import {
   type Sample,
   scrapeMetrics,
 } from './scrape.ts';
-import { nowMs, round, systemBusySeconds } from './stats.ts';
-import { readThreadCpu, threadCpuShares } from './thread-cpu.ts';
 
 export type BodyKind = 'json' | 'binary';
 
@@ -100,7 +100,7 @@ export interface LoadOptions {
   originPid?: number | undefined;
 }
 
-/** CPU milliseconds per item served, by thread role (see thread-cpu.ts); from the origin's inference count. */
+/** CPU milliseconds per item served, by thread role (see measure/thread-cpu.ts); from the origin's inference count. */
 export interface CpuPerItem {
   /** Origin main thread: HTTP, body reading, codecs, batching, responses. */
   mainMs: number;

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import { defaultIntraOpThreads } from '../../shared/config/origin.ts';
 import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency.ts';
-import { nowMs, round } from './stats.ts';
+import { nowMs, round } from '../measure/stats.ts';
 
 /** The origin's default session options (see origin/runtime/execution-provider.ts). */
 export function originDefaultSessionOptions(): ort.InferenceSession.SessionOptions {

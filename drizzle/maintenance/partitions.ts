@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { PartitionsConfig } from '../../shared/config/pipeline.ts';
-import { queryRows, type SqlDatabase, type SqlExecutor } from '../pipeline/sql.ts';
+import { queryRows, type SqlDatabase, type SqlExecutor } from '../client/executor.ts';
 import { AUDIT_ARCHIVED_ACTION, appendAudit } from '../queries/audit.ts';
 import {
   PARTITIONED_TABLES,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { UsageEvent } from '../../shared/usage/event.ts';
-import { affectedRowCount, type SqlExecutor } from './sql.ts';
+import { affectedRowCount, type SqlExecutor } from '../client/executor.ts';
 
 /**
  * Writes events with ONE statement; an event already stored (same event id and ts) is skipped, which is what

@@ -1,10 +1,18 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { jitterAboveBaseDelay } from '../../shared/backoff.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
-import { insertUsageEvents } from './insert-usage.ts';
+import type { SqlDatabase } from '../client/executor.ts';
 import { type ParsedEntry, parseUsageEntry, type StreamEntry } from './parse-entry.ts';
-import { isRowRejection, type SqlDatabase } from './sql.ts';
+import {
+  ackAndDeadLetter,
+  claimIdleEntries,
+  createConsumerGroup,
+  type DeadLetter,
+  readEntries,
+  type UsageStreamOptions,
+} from './usage-stream.ts';
+import { type BatchWrite, writeUsageBatch } from './write-batch.ts';
 
 export interface UsageDrainHooks {
   /** Runs inside the INSERT's transaction, before COMMIT (crash tests exit here: nothing may be written). */
@@ -13,20 +21,11 @@ export interface UsageDrainHooks {
   afterCommit?(events: readonly UsageEvent[]): void | Promise<void>;
 }
 
-export interface UsageDrainOptions {
-  redis: Redis;
+export interface UsageDrainOptions extends UsageStreamOptions {
   db: SqlDatabase;
-  stream: string;
-  deadLetterStream: string;
-  group: string;
-  consumer: string;
-  batchSize: number;
-  blockMs: number;
-  claimIdleMs: number;
   claimIntervalMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
-  deadLetterMaxLen: number;
   logger: Logger;
   hooks?: UsageDrainHooks;
   now?: () => number;
@@ -52,8 +51,6 @@ export interface DrainStats extends BatchResult {
 
 export type DrainState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-type Dead = { entryId: string; reason: string; fields: Record<string, string> };
-
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -65,12 +62,6 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/** Exponential backoff with full jitter, capped; attempt 1 waits up to `min`. */
-export function backoffDelay(attempt: number, min: number, max: number, random = Math.random): number {
-  const ceiling = Math.min(max, min * 2 ** Math.max(0, attempt - 1));
-  return Math.round(min + (ceiling - min) * random());
 }
 
 /**
@@ -117,11 +108,7 @@ export class UsageDrain {
   /** Creates the consumer group (and the stream) if missing; safe to call repeatedly. */
   async ensureGroup(): Promise<void> {
     if (this.#groupReady) return;
-    try {
-      await this.#o.redis.xgroup('CREATE', this.#o.stream, this.#o.group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+    await createConsumerGroup(this.#o);
     this.#groupReady = true;
   }
 
@@ -154,7 +141,11 @@ export class UsageDrain {
         if (result.entries === 0 && this.#o.blockMs === 0) await sleep(100, this.#abort.signal);
       } catch (err) {
         attempt += 1;
-        const delay = backoffDelay(attempt, this.#o.backoffMinMs, this.#o.backoffMaxMs);
+        const delay = jitterAboveBaseDelay(
+          attempt - 1,
+          { baseDelayMs: this.#o.backoffMinMs, maxDelayMs: this.#o.backoffMaxMs },
+          Math.random,
+        );
         this.#o.logger.warn({ err, attempt, retryInMs: delay }, 'usage drain round failed; nothing acked');
         await sleep(delay, this.#abort.signal);
       }
@@ -170,7 +161,7 @@ export class UsageDrain {
     let claimed = 0;
     let entries: StreamEntry[] = [];
     if (this.#ownPendingFirst) {
-      entries = await this.#read('0', false);
+      entries = await readEntries(this.#o, '0', false);
       if (entries.length === 0) this.#ownPendingFirst = false;
     }
     const now = (this.#o.now ?? Date.now)();
@@ -179,55 +170,16 @@ export class UsageDrain {
       claimed = entries.length;
       this.#nextClaimAt = now + this.#o.claimIntervalMs;
     }
-    if (entries.length === 0) entries = await this.#read('>', true);
+    if (entries.length === 0) entries = await readEntries(this.#o, '>', true);
     const result = await this.#process(entries);
     result.claimed = claimed;
     this.#stats.claimed += claimed;
     return result;
   }
 
-  async #read(from: '0' | '>', block: boolean): Promise<StreamEntry[]> {
-    const { redis, group, consumer, batchSize, stream, blockMs } = this.#o;
-    const reply = (
-      block && blockMs > 0
-        ? await redis.xreadgroup(
-            'GROUP',
-            group,
-            consumer,
-            'COUNT',
-            batchSize,
-            'BLOCK',
-            blockMs,
-            'STREAMS',
-            stream,
-            from,
-          )
-        : await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, from)
-    ) as [string, StreamEntry[]][] | null;
-    return reply?.[0]?.[1] ?? [];
-  }
-
-  /** XAUTOCLAIM entries idle past the timeout (their consumer died); they become this consumer's pending. */
+  /** Entries of crashed consumers, idle past `claimIdleMs`; they become this consumer's pending. */
   async #claim(): Promise<StreamEntry[]> {
-    const { redis, stream, group, consumer, claimIdleMs, batchSize } = this.#o;
-    const claimed: StreamEntry[] = [];
-    let cursor = '0-0';
-    // Bounded: one batch worth per round; the rest waits for the next round.
-    for (let i = 0; i < 10 && claimed.length < batchSize; i += 1) {
-      const reply = (await redis.xautoclaim(
-        stream,
-        group,
-        consumer,
-        claimIdleMs,
-        cursor,
-        'COUNT',
-        batchSize - claimed.length,
-      )) as [string, StreamEntry[], string[]?];
-      // Entries trimmed from the stream come back without fields (Redis 7 also drops them from the PEL).
-      for (const entry of reply[1]) if (entry?.[1]) claimed.push(entry);
-      cursor = reply[0];
-      if (cursor === '0-0') break;
-    }
+    const claimed = await claimIdleEntries(this.#o);
     if (claimed.length > 0) {
       this.#o.logger.info({ claimed: claimed.length }, 'usage drain claimed entries from an idle consumer');
     }
@@ -238,7 +190,7 @@ export class UsageDrain {
     const result: BatchResult = { entries: 0, written: 0, duplicates: 0, deadLettered: 0, claimed: 0 };
     if (entries.length === 0) return result;
     const parsed: ParsedEntry[] = entries.map(parseUsageEntry);
-    const dead: Dead[] = [];
+    const dead: DeadLetter[] = [];
     const byId = new Map<string, UsageEvent>();
     for (const p of parsed) {
       if (!p.ok) dead.push({ entryId: p.entryId, reason: p.reason, fields: p.fields });
@@ -246,7 +198,7 @@ export class UsageDrain {
     }
     const events = [...byId.values()];
     const write = await this.#write(events, parsed, dead);
-    await this.#hooks()?.afterCommit?.(events);
+    await this.#o.hooks?.afterCommit?.(events);
     await this.#ackAndBury(
       entries.map(([id]) => id),
       dead,
@@ -274,101 +226,23 @@ export class UsageDrain {
     return result;
   }
 
-  #hooks(): UsageDrainHooks | undefined {
-    return this.#o.hooks;
-  }
-
-  /** One transaction for the batch; if Postgres rejects a row itself, find it row by row and dead-letter it. */
-  async #write(
-    events: UsageEvent[],
-    parsed: ParsedEntry[],
-    dead: Dead[],
-  ): Promise<{ written: number /** entries (not events) dead-lettered here */; rejected: number }> {
-    if (events.length === 0) return { written: 0, rejected: 0 };
+  async #write(events: UsageEvent[], parsed: ParsedEntry[], dead: DeadLetter[]): Promise<BatchWrite> {
     try {
-      const written = await this.#o.db.transaction(async (tx) => {
-        const n = await insertUsageEvents(tx, events);
-        await this.#hooks()?.beforeCommit?.(events);
-        return n;
-      });
-      return { written, rejected: 0 };
+      return await writeUsageBatch(this.#o.db, events, parsed, dead, this.#o.hooks);
     } catch (err) {
-      if (!isRowRejection(err)) {
-        this.#ownPendingFirst = true;
-        this.#stats.failures += 1;
-        throw new AppError(
-          'DEPENDENCY_UNAVAILABLE',
-          'Postgres did not take the usage batch; it stays pending',
-          {
-            cause: err,
-          },
-        );
-      }
+      // Nothing was written: re-read this consumer's pending entries first next round.
+      this.#ownPendingFirst = true;
+      this.#stats.failures += 1;
+      throw err;
     }
-    let written = 0;
-    let rejected = 0;
-    for (const event of events) {
-      try {
-        written += await insertUsageEvents(this.#o.db, [event]);
-      } catch (err) {
-        if (!isRowRejection(err)) {
-          this.#ownPendingFirst = true;
-          this.#stats.failures += 1;
-          throw new AppError(
-            'DEPENDENCY_UNAVAILABLE',
-            'Postgres failed while isolating a rejected usage row',
-            {
-              cause: err,
-            },
-          );
-        }
-        for (const p of parsed) {
-          if (p.ok && p.event.id === event.id) {
-            rejected += 1;
-            dead.push({
-              entryId: p.entryId,
-              reason: `rejected by Postgres: ${(err as Error).message}`,
-              fields: { id: event.id, e: JSON.stringify(event) },
-            });
-          }
-        }
-      }
-    }
-    return { written, rejected };
   }
 
-  async #ackAndBury(entryIds: string[], dead: Dead[]): Promise<void> {
-    const { redis, stream, group, deadLetterStream, deadLetterMaxLen } = this.#o;
-    const multi = redis.multi();
-    for (const d of dead) {
-      multi.xadd(
-        deadLetterStream,
-        'MAXLEN',
-        '~',
-        deadLetterMaxLen,
-        '*',
-        'entry',
-        d.entryId,
-        'stream',
-        stream,
-        'reason',
-        d.reason,
-        'fields',
-        JSON.stringify(d.fields),
-      );
-    }
-    multi.xack(stream, group, ...entryIds);
-    const replies = await multi.exec();
-    const failed = replies?.find(([err]) => err);
-    if (!replies || failed) {
+  async #ackAndBury(entryIds: string[], dead: DeadLetter[]): Promise<void> {
+    const acked = await ackAndDeadLetter(this.#o, entryIds, dead);
+    if (!acked.confirmed) {
       this.#ownPendingFirst = true;
-      throw new AppError(
-        'DEPENDENCY_UNAVAILABLE',
-        'Redis did not acknowledge the usage batch; it will be retried',
-        {
-          cause: failed?.[0],
-        },
-      );
+      const message = 'Redis did not acknowledge the usage batch; it will be retried';
+      throw new AppError('DEPENDENCY_UNAVAILABLE', message, { cause: acked.cause });
     }
     if (dead.length > 0) {
       this.#o.logger.warn(

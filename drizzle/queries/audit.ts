@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { AUDIT_GENESIS_HASH, auditRowHash } from '../pipeline/audit-hash.ts';
-import { queryRows, type SqlDatabase, type SqlExecutor } from '../pipeline/sql.ts';
+import { queryRows, type SqlDatabase, type SqlExecutor } from '../client/executor.ts';
+import { AUDIT_GENESIS_HASH, auditRowHash } from './audit-hash.ts';
 
-export { AUDIT_GENESIS_HASH } from '../pipeline/audit-hash.ts';
+export { AUDIT_GENESIS_HASH } from './audit-hash.ts';
 
 export interface AuditEntry {
   actor: string;

@@ -1,8 +1,8 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Database } from '../../shared/db/types.ts';
 import { AppError } from '../../shared/errors/index.ts';
 import { generateApiKey, hashKeySecret, type KeyEnv, parseApiKey } from '../../shared/keys/api-key.ts';
 import type { AuthKeyRecord } from '../../shared/keys/auth-record.ts';
+import type { Database } from '../client/types.ts';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import { tenants } from '../schema/tenants.ts';
 import { isUuid } from './uuid.ts';

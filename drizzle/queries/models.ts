@@ -1,6 +1,6 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../shared/db/types.ts';
 import { AppError } from '../../shared/errors/index.ts';
+import type { Database } from '../client/types.ts';
 import { models } from '../schema/models.ts';
 
 export interface ModelSettings {

@@ -4,7 +4,7 @@
  */
 function pgErrorOf(err: unknown): { code: string; message: unknown } | undefined {
   let current: unknown = err;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, message };
     current = (current as { cause?: unknown }).cause;
@@ -29,4 +29,13 @@ export const CHECK_VIOLATION = '23514';
 export function pgDataException(err: unknown): string | undefined {
   const pg = pgErrorOf(err);
   return pg?.code.startsWith('22') && typeof pg.message === 'string' ? pg.message : undefined;
+}
+
+/**
+ * A row that Postgres refuses on its own merits (data exception, integrity violation): retrying cannot help,
+ * so it is dead-lettered. Everything else (connection refused, database missing, timeouts) is transient.
+ */
+export function isRowRejection(err: unknown): boolean {
+  const state = pgErrorCode(err);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
 }

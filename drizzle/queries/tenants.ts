@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
-import type { Database } from '../../shared/db/types.ts';
 import { AppError } from '../../shared/errors/index.ts';
+import type { Database } from '../client/types.ts';
 import { type Tenant, tenants } from '../schema/tenants.ts';
 import { pgErrorCode, UNIQUE_VIOLATION } from './pg-errors.ts';
 import { isUuid } from './uuid.ts';

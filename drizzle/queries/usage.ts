@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { queryRows, type SqlExecutor } from '../pipeline/sql.ts';
+import { queryRows, type SqlExecutor } from '../client/executor.ts';
 
 export interface UsageRange {
   tenantId: string;

@@ -24,9 +24,20 @@ export const origins = pgTable(
 );
 
 /**
- * GPU instances the control plane launched. Status is one of: requested, booting, ready, draining,
- * terminating, terminated, failed (the control plane owns the transitions).
+ * Where a GPU instance is in its life; the control plane owns the transitions: requested (row written before the
+ * provider call, so a crash mid-launch leaves a token to find) → booting → ready → draining → terminated, or
+ * failed at any point (with `failure_reason`); terminating is a terminate to retry.
  */
+export type InstanceStatus =
+  | 'requested'
+  | 'booting'
+  | 'ready'
+  | 'draining'
+  | 'terminating'
+  | 'terminated'
+  | 'failed';
+
+/** GPU instances the control plane launched. */
 export const gpuInstances = pgTable(
   'gpu_instances',
   {
@@ -37,8 +48,8 @@ export const gpuInstances = pgTable(
     clientToken: text('client_token').notNull().unique('gpu_instances_client_token_key'),
     region: text('region').notNull(),
     gpuType: text('gpu_type').notNull(),
-    status: text('status').notNull(),
-    hourlyCostUsd: numeric('hourly_cost_usd', { precision: 10, scale: 4 }),
+    status: text('status').$type<InstanceStatus>().notNull(),
+    hourlyCostUsd: numeric('hourly_cost_usd', { precision: 10, scale: 4, mode: 'number' }),
     publicUrl: text('public_url'),
     launchedAt: timestamp('launched_at', { withTimezone: true }).notNull().defaultNow(),
     readyAt: timestamp('ready_at', { withTimezone: true }),

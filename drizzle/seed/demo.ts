@@ -1,4 +1,4 @@
-import type { Database } from '../../shared/db/types.ts';
+import type { Database } from '../client/types.ts';
 import { appendAudit } from '../queries/audit.ts';
 import { createKey, listKeys } from '../queries/keys.ts';
 import { ensureTenant } from '../queries/tenants.ts';

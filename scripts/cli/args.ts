@@ -1,4 +1,4 @@
-import { UsageError } from './errors.ts';
+import { UsageError } from '../usage-error.ts';
 import type { Command, CommandInput, FlagSpec, FlagValues } from './types.ts';
 
 /** Flags every command accepts. */

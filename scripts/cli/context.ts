@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Redis } from '@upstash/redis';
+import { createDatabase, type DatabaseHandle } from '../../drizzle/client/client.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
 import type { CliContext } from './types.ts';
 
 /** What `npm start` records about the local stack (see the README's local services section). */

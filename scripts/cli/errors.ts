@@ -15,14 +15,6 @@ export const EXIT = {
   UNAVAILABLE: 5,
 } as const;
 
-/** Bad command-line usage: printed with the command's usage line. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 export function exitCodeOf(err: AppError): number {
   switch (err.code) {
     case 'INVALID_REQUEST':

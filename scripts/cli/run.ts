@@ -1,8 +1,9 @@
 import { ConfigError } from '../../shared/config/load.ts';
 import { isAppError } from '../../shared/errors/index.ts';
+import { UsageError } from '../usage-error.ts';
 import { GLOBAL_FLAGS, parseCommandArgs } from './args.ts';
 import { createCliContext, type OpenedContext } from './context.ts';
-import { databaseProblem, EXIT, exitCodeOf, UsageError } from './errors.ts';
+import { databaseProblem, EXIT, exitCodeOf } from './errors.ts';
 import type { Command, CommandGroup, FlagSpec } from './types.ts';
 
 export interface CliIo {

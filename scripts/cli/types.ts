@@ -1,5 +1,5 @@
 import type { Redis } from '@upstash/redis';
-import type { Database } from '../../shared/db/types.ts';
+import type { Database } from '../../drizzle/client/types.ts';
 
 export type FlagType = 'string' | 'boolean' | 'int';
 

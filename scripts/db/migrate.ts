@@ -2,10 +2,11 @@
  * `npm run db:migrate`: applies drizzle/migrations to DATABASE_URL (embedded PGlite in .data/pglite when
  * unset). Exit 0 when the schema is current, 2 on bad configuration, 5 when the database cannot be reached.
  */
+
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { ConfigError } from '../../shared/config/load.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import { databaseProblem, describeDatabase, EXIT } from '../cli/errors.ts';
 
 async function main(): Promise<number> {

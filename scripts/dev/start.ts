@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { type StackConfig, stackConfigSchema } from '../../shared/config/local.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import { prepareModels } from '../models/prepare.ts';
 import { exampleClsRequest } from './example-request.ts';
 import { startNeonWsProxy } from './neon-ws-proxy.ts';

@@ -3,11 +3,12 @@
  * `npm run cli -- partitions run`), for a daily cron. Prints one JSON line per action. Exit codes: 0 done,
  * 2 bad configuration, 5 database unreachable, 1 anything else.
  */
+
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { runPartitionMaintenance } from '../../drizzle/maintenance/partitions.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { ConfigError, loadConfig } from '../../shared/config/load.ts';
 import { partitionsConfigSchema } from '../../shared/config/pipeline.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import { resolveCliEnv } from '../cli/context.ts';
 import { databaseProblem, EXIT } from '../cli/errors.ts';
 

@@ -7,11 +7,11 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { UsageDrain } from '../../drizzle/pipeline/usage-drain.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { ConfigError, loadConfig } from '../../shared/config/load.ts';
 import { pipelineConfigSchema } from '../../shared/config/pipeline.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import { resolveCliEnv } from '../cli/context.ts';
 import { EXIT } from '../cli/errors.ts';
 

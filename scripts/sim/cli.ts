@@ -6,12 +6,11 @@ import {
   autoscalerConfigFromEnv,
   autoscalerEnvSchema,
 } from '../../shared/fleet/autoscaler-config.ts';
+import { UsageError } from '../usage-error.ts';
 import { markdownSection, summarise } from './report.ts';
 import { runScenario, type ScenarioResult } from './scenario.ts';
 import { renderSvg } from './svg.ts';
 import { loadTrace } from './trace.ts';
-
-export class UsageError extends Error {}
 
 /** Parses `--trace <file> [--out <dir>]` (and `--out` alone for run-all). */
 export function parseArgs(argv: readonly string[], allowed: readonly string[]): Record<string, string> {

@@ -1,51 +1,21 @@
 import { isBrokenCircuitError } from 'cockatiel';
-import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
+import { pruneSamples } from '../../workers/control/autoscaler/load-window.ts';
 import {
-  type AutoscalerInput,
   type AutoscalerMemory,
-  decideScale,
   INITIAL_MEMORY,
   type InstanceView,
   type LoadSample,
-} from '../../workers/control/autoscaler.ts';
-import { pruneSamples } from '../../workers/control/load-window.ts';
+} from '../../workers/control/autoscaler/policy.ts';
 import { placementOrder } from '../../workers/control/placement.ts';
 import { createFailover } from '../../workers/control/providers/failover.ts';
 import { isProviderError } from '../../workers/control/providers/types.ts';
+import { Backlog } from './backlog.ts';
+import type { Policy } from './policies.ts';
 import { meanInflight, type ReplicaModel, replicaRate, waitTail } from './queue-model.ts';
 import { poisson, seededRandom } from './rng.ts';
 import { SimProvider } from './sim-provider.ts';
+import type { SimResult, TimelinePoint } from './sim-result.ts';
 import { durationS, rateAt, type Trace } from './trace.ts';
-
-/** What a control step decides; the autoscaler's decision, or a static fleet's. */
-export interface PolicyStep {
-  desired: number;
-  add: number;
-  drain: string[];
-  panic: boolean;
-  reason: string;
-  memory: AutoscalerMemory;
-}
-export type Policy = (input: AutoscalerInput) => PolicyStep;
-
-export function autoscalerPolicy(config: AutoscalerConfig): Policy {
-  return (input) => decideScale(input, config);
-}
-
-/** A fleet of `n` that only replaces what it loses: the "sized for the peak" baseline. */
-export function staticPolicy(n: number): Policy {
-  return (input) => {
-    const current = input.instances.filter((i) => i.state !== 'draining').length;
-    return {
-      desired: n,
-      add: Math.max(0, n - current),
-      drain: [],
-      panic: false,
-      reason: 'static',
-      memory: input.memory,
-    };
-  };
-}
 
 interface SimInstance {
   id: string;
@@ -58,42 +28,6 @@ interface SimInstance {
   endedAt: number | null;
   visibleUntil: number;
   reportedInflight: number;
-}
-
-export interface TimelinePoint {
-  t: number;
-  rate: number;
-  ready: number;
-  booting: number;
-  desired: number;
-  panic: boolean;
-  overSlo: number;
-  requests: number;
-}
-
-export interface SimResult {
-  trace: string;
-  policy: string;
-  durationS: number;
-  requests: number;
-  served: number;
-  overSlo: number;
-  rejected: { queueFull: number; timedOut: number; noOrigin: number };
-  lostOnFailedHosts: number;
-  costUsd: number;
-  instanceHours: number;
-  peakInstances: number;
-  launches: number;
-  launchesFailed: number;
-  launchesByProvider: Record<string, number>;
-  panicSeconds: number;
-  timeline: TimelinePoint[];
-  outages: { provider: string; fromS: number; toS: number }[];
-}
-
-interface Cohort {
-  t: number;
-  count: number;
 }
 
 /**
@@ -174,13 +108,7 @@ export async function simulate(
     outages: trace.outages,
   };
 
-  const backlog: Cohort[] = [];
-  let head = 0;
-  const backlogTotal = () => {
-    let s = 0;
-    for (let i = head; i < backlog.length; i++) s += backlog[i]!.count;
-    return s;
-  };
+  const backlog = new Backlog();
   let samples: LoadSample[] = [];
   let memory: AutoscalerMemory = INITIAL_MEMORY;
   let lastDesired = options.initialReplicas;
@@ -218,12 +146,7 @@ export async function simulate(
         }
         if (deadReady > 0 && readyBefore > 0) {
           const share = deadReady / readyBefore;
-          let fromBacklog = 0;
-          for (let i = head; i < backlog.length; i++) {
-            const take = backlog[i]!.count * share;
-            backlog[i]!.count -= take;
-            fromBacklog += take;
-          }
+          const fromBacklog = backlog.loseShare(share);
           result.lostOnFailedHosts +=
             fromBacklog + deadReady * meanInflight(model, Math.min(lambdaPer, perReplica));
         }
@@ -255,44 +178,25 @@ export async function simulate(
     if (ready === 0) {
       result.rejected.noOrigin += lambda;
     } else {
-      backlog.push({ t, count: lambda });
+      backlog.arrive(t, lambda);
       const offeredPer = Math.min(lambda, ready * perReplica) / ready;
-      let capacity = ready * perReplica;
-      while (head < backlog.length && capacity > 1e-9) {
-        const c = backlog[head]!;
-        const x = Math.min(c.count, capacity);
-        const waitedMs = (t - c.t) * 1000;
+      backlog.serve(t, ready * perReplica, (x, waitedMs) => {
         const late = waitedMs > 0 ? 1 : waitTail(model, offeredPer, trace.sloMs - trace.instance.serviceMs);
         result.overSlo += x * late;
         minute.overSlo += x * late;
         result.served += x;
-        capacity -= x;
-        c.count -= x;
-        if (c.count <= 1e-9) head++;
-      }
-      let excess = backlogTotal() - ready * trace.instance.queuePerInstance;
-      for (let i = backlog.length - 1; i >= head && excess > 1e-9; i--) {
-        const shed = Math.min(backlog[i]!.count, excess);
-        backlog[i]!.count -= shed;
-        excess -= shed;
+      });
+      backlog.shedAbove(ready * trace.instance.queuePerInstance, (shed) => {
         result.rejected.queueFull += shed;
-      }
+      });
     }
-    while (
-      head < backlog.length &&
-      ((t - backlog[head]!.t) * 1000 >= trace.deadlineMs || backlog[head]!.count <= 1e-9)
-    ) {
-      result.rejected.timedOut += backlog[head]!.count;
-      head++;
-    }
-    if (head > 4096) {
-      backlog.splice(0, head);
-      head = 0;
-    }
+    backlog.expire(t, trace.deadlineMs, (count) => {
+      result.rejected.timedOut += count;
+    });
 
     // Heartbeats: each ready replica reports its instantaneous in-flight count.
     if (t % trace.heartbeatS === 0) {
-      const q = backlogTotal();
+      const q = backlog.total();
       const per = ready > 0 ? meanInflight(model, Math.min(lambda / ready, perReplica)) : 0;
       let total = 0;
       for (const inst of instances.values()) {

@@ -1,5 +1,5 @@
-import type { SimResult } from './engine.ts';
 import { misses, type ScenarioResult } from './scenario.ts';
+import type { SimResult } from './sim-result.ts';
 
 const pct = (part: number, whole: number) => (whole > 0 ? `${((part / whole) * 100).toFixed(4)} %` : '—');
 const int = (n: number) => Math.round(n).toLocaleString('en-US');

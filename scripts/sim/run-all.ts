@@ -1,7 +1,8 @@
 /** `npm run sim:all [-- --out <dir>]`: every shipped trace, then `sim.md` with the summary and the targets. */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { configFromEnv, markdownSection, parseArgs, printRun, runTraceFile, UsageError } from './cli.ts';
+import { UsageError } from '../usage-error.ts';
+import { configFromEnv, markdownSection, parseArgs, printRun, runTraceFile } from './cli.ts';
 
 const TRACES = join(import.meta.dirname, '../../bench/sim/traces');
 

@@ -1,5 +1,7 @@
 /** `npm run sim -- --trace <file> [--out bench/results]`: one trace against the autoscaler and a static fleet. */
-import { configFromEnv, parseArgs, printRun, runTraceFile, UsageError } from './cli.ts';
+
+import { UsageError } from '../usage-error.ts';
+import { configFromEnv, parseArgs, printRun, runTraceFile } from './cli.ts';
 
 try {
   const args = parseArgs(process.argv.slice(2), ['trace', 'out']);

@@ -1,6 +1,8 @@
 import type { AutoscalerConfig } from '../../shared/fleet/autoscaler-config.ts';
-import { autoscalerPolicy, type SimResult, simulate, staticPolicy } from './engine.ts';
+import { simulate } from './engine.ts';
+import { autoscalerPolicy, staticPolicy } from './policies.ts';
 import { meanInflight, replicaRate } from './queue-model.ts';
+import type { SimResult } from './sim-result.ts';
 import { rateAt, type Trace } from './trace.ts';
 
 /** Replicas the policy's own sizing gives for `rate` req/s: the fewest whose mean in-flight meets the target. */

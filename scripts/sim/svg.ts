@@ -1,4 +1,4 @@
-import type { SimResult } from './engine.ts';
+import type { SimResult } from './sim-result.ts';
 
 const W = 1000;
 const H = 440;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../drizzle/client/types.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
-import type { Database } from '../../shared/db/types.ts';
-import { type Backend, withMigratedDatabase } from '../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../support/test-database.ts';
 
 async function rows<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
   const r = (await db.execute(query)) as unknown as { rows: T[] };

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StubOrigin, startStubOrigin } from '../../bench/edge/stub-origin.ts';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
+import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
+import { createTempDatabase, type TempDatabase } from '../../fixtures/temp-database.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
 import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
 import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
@@ -13,14 +15,12 @@ import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase } from '../../shared/db/client.ts';
 import {
   checkEdgeAnswer,
   describeSent,
   fetchRefuses,
   randomEdgeRequest,
 } from '../support/hostile-edge-requests.ts';
-import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 
 /**
  * The real edge worker (workers/index.ts under `wrangler dev --env dev`, as `npm start` runs it) in real

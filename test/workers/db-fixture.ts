@@ -1,11 +1,11 @@
-import { startStubOrigin } from '../../bench/edge/stub-origin.ts';
+import { createDatabase, type DatabaseHandle } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
+import { startStubOrigin } from '../../fixtures/stub-origin.ts';
+import { createTempDatabase, type TempDatabase } from '../../fixtures/temp-database.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../shared/db/client.ts';
 import { createNodePlatform } from '../../workers/adapters/node.ts';
 import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
 import { readEdgeSettings } from '../../workers/config.ts';
-import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { inferBody } from './edge-fixture.ts';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';

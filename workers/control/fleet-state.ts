@@ -1,10 +1,12 @@
 import type { Redis } from '@upstash/redis';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
+import type { ScaleDecision } from './autoscaler/policy.ts';
 import type { BreakerState } from './providers/breaker.ts';
 
 /**
- * What one reconcile pass hands the scaling policy, and what it expects back. The policy
- * (`workers/control/autoscaler.ts`) is pure and injected; this file only fixes the shapes at the boundary.
+ * What one reconcile pass hands the scaling policy. The policy is injected (the pure autoscaler of
+ * `autoscaler/policy.ts`, bound to its Redis state by `autoscaler/state.ts`) and answers with that module's
+ * ScaleDecision; this file only fixes the shapes at the boundary.
  */
 export interface ManagedInstance {
   /** gpu_instances.id; also the ORIGIN_INSTANCE_ID the host registers with. */
@@ -26,18 +28,7 @@ export interface FleetSnapshot {
   providers: { name: string; breaker: BreakerState; reachable: boolean }[];
 }
 
-export interface ScalingDecision {
-  desired: number;
-  add: number;
-  /** gpu_instances ids to drain. */
-  drain: string[];
-  panic: boolean;
-  reason: string;
-  /** The numbers behind the decision, copied into the audit log. */
-  inputs?: Record<string, unknown>;
-}
-
-export type ScalingPolicy = (snapshot: FleetSnapshot) => ScalingDecision | Promise<ScalingDecision>;
+export type ScalingPolicy = (snapshot: FleetSnapshot) => ScaleDecision | Promise<ScaleDecision>;
 
 /** The Redis commands the reconciler uses (any @upstash/redis client). */
 export type ControlRedis = Pick<Redis, 'multi' | 'pipeline' | 'mget' | 'get' | 'set' | 'del'>;

@@ -1,23 +1,24 @@
-import type { SqlDatabase } from '../../drizzle/pipeline/sql.ts';
+import type { Database } from '../../drizzle/client/types.ts';
 import { type ControlConfig, type ProviderName, providerOrder } from '../../shared/config/control.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { autoscalerConfigFromEnv } from '../../shared/fleet/autoscaler-config.ts';
 import { BREAKERS_KEY } from '../../shared/redis-keys.ts';
-import { createAutoscalerPolicy } from './autoscaler-policy.ts';
+import { createAutoscalerPolicy } from './autoscaler/state.ts';
 import type { ControlRedis } from './fleet-state.ts';
 import { createFailover, type Failover, type FailoverProvider } from './providers/failover.ts';
 import type { FetchLike } from './providers/http.ts';
 import { createLambdaAdapter } from './providers/lambda.ts';
 import { createRunPodAdapter } from './providers/runpod.ts';
 import { createVastAiAdapter } from './providers/vast-ai.ts';
-import { type ReconcileReport, reconcileOnce } from './reconcile.ts';
+import type { ReconcileReport } from './reconcile/pass-state.ts';
+import { reconcileOnce } from './reconcile/reconcile.ts';
 
 /**
  * Wiring from configuration to a reconcile pass, shared by the Worker's `scheduled` handler and the CLI.
  * Runtime-neutral: no Node APIs, `fetch` only.
  */
 export interface ControlServices {
-  db: SqlDatabase;
+  db: Database;
   redis: ControlRedis;
   config: ControlConfig;
   fetch?: FetchLike;

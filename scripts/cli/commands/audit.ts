@@ -1,6 +1,6 @@
 import { listAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
 import type { CommandGroup } from '../types.ts';
 

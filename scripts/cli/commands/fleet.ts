@@ -1,12 +1,12 @@
 import { listAudit } from '../../../drizzle/queries/audit.ts';
+import { listLiveInstances, listRecentInstances } from '../../../drizzle/queries/instances.ts';
 import { controlConfigSchema, providerOrder } from '../../../shared/config/control.ts';
 import { loadConfig } from '../../../shared/config/load.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
 import { HOST_REGISTRY_ACL_RULES, hostAclSetUser } from '../../../shared/fleet/host-acl.ts';
 import { listLiveOrigins } from '../../../shared/fleet/registry.ts';
-import { listLiveInstances, listRecentInstances } from '../../../workers/control/instance-store.ts';
 import { hostCredentialWarnings, loadSavedBreakers, runReconcile } from '../../../workers/control/runner.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
 import type { CliContext, CommandGroup } from '../types.ts';
 

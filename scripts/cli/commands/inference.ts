@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from '../../../shared/errors/codes.ts';
 import { AppError } from '../../../shared/errors/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { type LoadSummary, runClosedLoop } from '../inference/closed-loop.ts';
 import { InferenceSender, type Outcome } from '../inference/send.ts';
 import { resolveBody, resolveTarget } from '../inference/target.ts';

@@ -1,11 +1,11 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { createKey, type KeySummary, listKeys, revokeKey, rotateKey } from '../../../drizzle/queries/keys.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { authCacheKey } from '../../../shared/redis-keys.ts';
+import { UsageError } from '../../usage-error.ts';
 import { parseDurationSeconds } from '../args.ts';
-import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CliContext, CommandGroup } from '../types.ts';
 

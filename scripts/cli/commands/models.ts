@@ -1,3 +1,4 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import {
   DEFAULT_MODEL_SETTINGS,
@@ -6,9 +7,8 @@ import {
   setModelSettings,
 } from '../../../drizzle/queries/models.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
+import { UsageError } from '../../usage-error.ts';
 import { parseBool, parseDurationSeconds } from '../args.ts';
-import { UsageError } from '../errors.ts';
 import { table } from '../output.ts';
 import type { CommandGroup } from '../types.ts';
 

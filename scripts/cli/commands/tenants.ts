@@ -1,8 +1,8 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { createTenant, listTenants, PLANS, type Plan } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
 import type { CommandGroup } from '../types.ts';
 

@@ -1,8 +1,8 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import { listUsageEvents, type UsageAggregate, usageReport } from '../../../drizzle/queries/usage.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
 import type { CommandGroup, FlagSpec, FlagValues } from '../types.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { UsageError } from '../../usage-error.ts';
 import { localStack } from '../context.ts';
-import { UsageError } from '../errors.ts';
 import type { FlagValues } from '../types.ts';
 
 /** Where the `inference` commands send requests, and the key they present (null: none). */

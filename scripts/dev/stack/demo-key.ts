@@ -1,7 +1,7 @@
+import type { Database } from '../../../drizzle/client/types.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { createKey, findKeyForAuth } from '../../../drizzle/queries/keys.ts';
 import { ensureTenant } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
 
 export const DEMO_TENANT = 'demo';

@@ -3,10 +3,10 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { partitionName } from '../../../drizzle/maintenance/partition-plan.ts';
 import { listPartitions, runPartitionMaintenance } from '../../../drizzle/maintenance/partitions.ts';
-import { AUDIT_GENESIS_HASH, auditRowHash } from '../../../drizzle/pipeline/audit-hash.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
+import { AUDIT_GENESIS_HASH, auditRowHash } from '../../../drizzle/queries/audit-hash.ts';
 import type { PartitionsConfig } from '../../../shared/config/pipeline.ts';
-import { createTestDatabase, type TestDatabase } from '../pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let tdb: TestDatabase;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import { createRedisUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
-import { createTestDatabase, REDIS_TEST_URL, type TestDatabase } from './test-database.ts';
+import { createTestDatabase, REDIS_TEST_URL, type TestDatabase } from '../../support/test-database.ts';
 import { pendingCount, usageEvent } from './usage-fixtures.ts';
 
 // The producer half is the edge's own sink, over @upstash/redis and the REST bridge, exactly as deployed; only

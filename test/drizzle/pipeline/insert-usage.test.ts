@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { queryRows, type SqlExecutor } from '../../../drizzle/client/executor.ts';
+import type { Database } from '../../../drizzle/client/types.ts';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
-import { queryRows, type SqlExecutor } from '../../../drizzle/pipeline/sql.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
-import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 import { usageEvent } from './usage-fixtures.ts';
 
 interface Row {

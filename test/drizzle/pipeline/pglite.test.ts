@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type DatabaseHandle } from '../../../drizzle/client/client.ts';
 import { listPartitions, runPartitionMaintenance } from '../../../drizzle/maintenance/partitions.ts';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { usageReport } from '../../../drizzle/queries/usage.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
 import { usageEvent } from './usage-fixtures.ts';
 
 // The embedded default (`npm start` with no DATABASE_URL): the same SQL must work on PGlite.

@@ -17,7 +17,7 @@ import {
   REDIS_TEST_URL,
   type TestDatabase,
   uniqueName,
-} from './test-database.ts';
+} from '../../support/test-database.ts';
 import { pendingCount, produce, usageEvent } from './usage-fixtures.ts';
 
 const CHILD = fileURLToPath(new URL('./drain-child.ts', import.meta.url));

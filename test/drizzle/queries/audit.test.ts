@@ -7,7 +7,7 @@ import {
   listAudit,
   verifyAuditChain,
 } from '../../../drizzle/queries/audit.ts';
-import { createTestDatabase, type TestDatabase } from '../pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let tdb: TestDatabase;
 

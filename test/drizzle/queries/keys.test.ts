@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../../drizzle/client/types.ts';
 import {
   createKey,
   findKey,
@@ -11,10 +12,9 @@ import {
 } from '../../../drizzle/queries/keys.ts';
 import { createTenant } from '../../../drizzle/queries/tenants.ts';
 import { apiKeys } from '../../../drizzle/schema/api-keys.ts';
-import type { Database } from '../../../shared/db/types.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
-import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout: 120_000 }, (backend) => {
   let db: Database;

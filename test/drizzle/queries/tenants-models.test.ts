@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../../drizzle/client/types.ts';
 import {
   DEFAULT_MODEL_SETTINGS,
   findModelSettings,
@@ -12,8 +13,7 @@ import {
   listTenants,
   requireTenant,
 } from '../../../drizzle/queries/tenants.ts';
-import type { Database } from '../../../shared/db/types.ts';
-import { type Backend, withMigratedDatabase } from '../../shared/db/temp-database.ts';
+import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])(
   'tenants and model settings on %s',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { decodeUsageCursor, listUsageEvents, usageReport } from '../../../drizzle/queries/usage.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
-import { createTestDatabase, type TestDatabase } from '../pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 import { usageEvent } from '../pipeline/usage-fixtures.ts';
 
 let tdb: TestDatabase;

@@ -5,7 +5,7 @@ import { listAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { findKeyForAuth } from '../../../drizzle/queries/keys.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import { hashKeySecret, parseApiKey } from '../../../shared/keys/api-key.ts';
-import { databaseUrl, openMigrated } from '../../shared/db/temp-database.ts';
+import { databaseUrl, openMigrated } from '../../support/test-database.ts';
 import { cli } from './run-cli.ts';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../../drizzle/client/client.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { createDatabase } from '../../../shared/db/client.ts';
-import { createEmptyPgDatabase } from '../../shared/db/temp-database.ts';
+import { createEmptyPgDatabase } from '../../support/test-database.ts';
 import { runScript } from '../cli/run-cli.ts';
 
 describe('npm run db:migrate (scripts/db/migrate.ts, spawned)', { timeout: 90_000 }, () => {

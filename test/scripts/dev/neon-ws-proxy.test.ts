@@ -4,8 +4,8 @@ import { drizzle } from 'drizzle-orm/neon-serverless';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { createTempDatabase, type TempDatabase } from '../../../fixtures/temp-database.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../../scripts/dev/neon-ws-proxy.ts';
-import { createTempDatabase, type TempDatabase } from '../../support/temp-database.ts';
 
 const notes = pgTable('notes', { id: integer('id').primaryKey(), body: text('body').notNull() });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
+import { createTempDatabase, type TempDatabase } from '../../../fixtures/temp-database.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../../scripts/dev/neon-ws-proxy.ts';
-import { createTempDatabase, type TempDatabase } from '../../support/temp-database.ts';
 
 type StartedWorker = Awaited<ReturnType<typeof unstable_startWorker>>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ReconcileReport } from '../../../workers/control/reconcile.ts';
+import type { ReconcileReport } from '../../../workers/control/reconcile/pass-state.ts';
 import type { ControlServices } from '../../../workers/control/runner.ts';
 import { runScheduledReconcile } from '../../../workers/control/scheduled.ts';
 import type { EdgeLogger } from '../../../workers/observability/logger.ts';

@@ -1,6 +1,6 @@
 import { type CircuitBreakerPolicy, isBrokenCircuitError } from 'cockatiel';
+import { equalJitterDelay } from '../../../shared/backoff.ts';
 import { AppError } from '../../../shared/errors/app-error.ts';
-import { backoffDelay } from './backoff.ts';
 import { type BreakerState, breakerState, createProviderBreaker } from './breaker.ts';
 import {
   isProviderError,
@@ -13,9 +13,9 @@ import {
 
 /**
  * Launching across providers: each provider sits behind its own cockatiel breaker; `transient` and
- * `rate_limited` errors are retried with exponential backoff and jitter on the same provider; anything else
- * (no capacity, quota, auth, an open breaker, retries used up) moves on to the next provider in the
- * configured order. The same client token goes to every provider, and every adapter's launch looks it up
+ * `rate_limited` errors are retried on the same provider with equal-jitter backoff (shared/backoff.ts);
+ * anything else (no capacity, quota, auth, an open breaker, retries used up) moves on to the next provider in
+ * the configured order. The same client token goes to every provider, and every adapter's launch looks it up
  * first, so a retry after a timeout never starts a second host on that provider.
  *
  * Time (breaker cooldown, backoff sleeps) and randomness are injected so the simulator drives this with
@@ -128,7 +128,7 @@ export function createFailover(options: FailoverOptions): Failover {
       } catch (err) {
         const retry = isProviderError(err) && isRetryableKind(err.kind) && i < maxAttempts - 1;
         if (!retry) return { ok: false, error: err, calls };
-        await sleep(backoffDelay(i, backoff, random, err.retryAfterMs));
+        await sleep(equalJitterDelay(i, backoff, random, err.retryAfterMs));
       }
     }
     throw new Error('unreachable: the loop returns on its last attempt');

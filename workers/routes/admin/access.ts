@@ -1,8 +1,8 @@
+import type { DatabaseHandle } from '../../../drizzle/client/client.ts';
 import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import { pgDataException } from '../../../drizzle/queries/pg-errors.ts';
 import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
-import type { DatabaseHandle } from '../../../shared/db/client.ts';
 import { AppError, isAppError } from '../../../shared/errors/index.ts';
 import type { AppContext } from '../../env.ts';
 import type { AuthContext } from '../../middleware/auth/index.ts';

@@ -1,5 +1,5 @@
+import { createDatabase, type DatabaseHandle } from '../../../drizzle/client/client.ts';
 import type { DataConfig } from '../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../../shared/db/client.ts';
 
 /**
  * How the edge reaches Postgres. Under Node one pooled handle serves the process. In workerd a socket opened

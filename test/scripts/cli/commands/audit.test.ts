@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../../../../drizzle/queries/audit.ts';
 import { auditGroup } from '../../../../scripts/cli/commands/audit.ts';
-import { createTestDatabase, type TestDatabase } from '../../../drizzle/pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../../support/test-database.ts';
 import { cli } from './pipeline-cli.ts';
 
 let tdb: TestDatabase;

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import IORedis from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { queryRows } from '../../../../drizzle/pipeline/sql.ts';
+import { queryRows } from '../../../../drizzle/client/executor.ts';
 import { startUpstashBridge } from '../../../../scripts/dev/upstash-bridge.ts';
-import { openMigrated } from '../../../shared/db/temp-database.ts';
 import { type FakeVastAi, startFakeVastAi } from '../../../support/provider-fakes/vast-ai.ts';
+import { openMigrated } from '../../../support/test-database.ts';
 import { cli } from '../run-cli.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionsGroup } from '../../../../scripts/cli/commands/partitions.ts';
-import { createTestDatabase, type TestDatabase } from '../../../drizzle/pipeline/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../../../support/test-database.ts';
 import { cli } from './pipeline-cli.ts';
 
 let tdb: TestDatabase;

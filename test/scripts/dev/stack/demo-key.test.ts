@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type DatabaseHandle } from '../../../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../../../drizzle/migrate.ts';
 import { verifyAuditChain } from '../../../../drizzle/queries/audit.ts';
 import { findKeyForAuth, revokeKey } from '../../../../drizzle/queries/keys.ts';
 import { listTenants } from '../../../../drizzle/queries/tenants.ts';
+import { createTempDatabase, type TempDatabase } from '../../../../fixtures/temp-database.ts';
 import { ensureDemoKey } from '../../../../scripts/dev/stack/demo-key.ts';
 import { loadDataConfig } from '../../../../shared/config/data.ts';
-import { createDatabase, type DatabaseHandle } from '../../../../shared/db/client.ts';
 import { parseApiKey } from '../../../../shared/keys/api-key.ts';
-import { createTempDatabase, type TempDatabase } from '../../../support/temp-database.ts';
 
 let temp: TempDatabase;
 let handle: DatabaseHandle;

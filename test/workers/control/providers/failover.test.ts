@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../../../workers/control/providers/backoff.ts';
+import { equalJitterDelay } from '../../../../shared/backoff.ts';
 import { createFailover, FailoverError } from '../../../../workers/control/providers/failover.ts';
 import { createRunPodAdapter } from '../../../../workers/control/providers/runpod.ts';
 import type { LaunchRequest } from '../../../../workers/control/providers/types.ts';
@@ -140,7 +140,7 @@ describe('failover across providers', () => {
     expect(outcome.attempts).toEqual([
       expect.objectContaining({ provider: 'vast-ai', outcome: 'launched', calls: 3 }),
     ]);
-    expect(sleeps).toEqual([backoffDelay(0, { baseDelayMs: 100, maxDelayMs: 2_000 }, () => 0.5), 150]);
+    expect(sleeps).toEqual([equalJitterDelay(0, { baseDelayMs: 100, maxDelayMs: 2_000 }, () => 0.5), 150]);
     expect(runpod.cloud.requests).toEqual([]);
   });
 
@@ -191,20 +191,5 @@ describe('failover across providers', () => {
     const failover = await setup({ vastCapacity: 0 });
     for (let i = 0; i < 5; i++) await failover.launch(req(`t${i}`));
     expect(failover.breakerStates()['vast-ai']).toBe('closed');
-  });
-});
-
-describe('backoffDelay', () => {
-  const opts = { baseDelayMs: 100, maxDelayMs: 1_000 };
-
-  it('doubles the step per attempt, stays within half to all of it, and caps at the maximum', () => {
-    expect(backoffDelay(0, opts, () => 0)).toBe(50);
-    expect(backoffDelay(0, opts, () => 1)).toBe(100);
-    expect(backoffDelay(2, opts, () => 0)).toBe(200);
-    expect(backoffDelay(10, opts, () => 1)).toBe(1_000);
-  });
-
-  it('never waits less than the provider asked for', () => {
-    expect(backoffDelay(0, opts, () => 0, 5_000)).toBe(5_000);
   });
 });
