@@ -4,6 +4,8 @@
  * of its input, so resending it to another origin is safe.
  */
 
+import { fullJitterDelay } from '../../shared/backoff.ts';
+
 export interface RetryPolicy {
   /** Total attempts per request, the first included. */
   maxAttempts: number;
@@ -63,10 +65,9 @@ export function countsAsBreakerFailure(outcome: AttemptOutcome): boolean {
   return !(outcome.status === 504 && outcome.code === 'DEADLINE_EXCEEDED');
 }
 
-/** Full jitter (AWS architecture blog): uniform in [0, min(max, base·2^(retry−1))). `retry` counts from 1. */
+/** The router's strategy is full jitter (shared/backoff.ts says why); `retry` counts from 1 here, from 0 there. */
 export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * cap);
+  return fullJitterDelay(retry - 1, policy, random);
 }
 
 export type RetryPlan =
