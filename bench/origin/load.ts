@@ -2,7 +2,8 @@ import { Buffer } from 'node:buffer';
 import { Pool } from 'undici';
 import { createEventLoopMonitor, type EventLoopStats } from '../../origin/observability/event-loop.ts';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../origin/protocol/binary-codec.ts';
-import { decodeInferResponse, encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { decodeInferResponse } from '../../origin/protocol/client/decode-response.ts';
+import { encodeInferRequest } from '../../origin/protocol/client/encode-request.ts';
 import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency.ts';
 import {
   eventLoopLagP99Ms,
