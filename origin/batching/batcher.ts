@@ -14,6 +14,7 @@ import { BoundedPriorityQueue } from './queue.ts';
 import { checkRequest, effectiveTimeoutMicros, priorityLevel } from './request-rules.ts';
 import { resolveInSlices } from './resolve-in-slices.ts';
 import { retryAfterSeconds } from './retry-after.ts';
+import { type BatchTiming, StagedBatches } from './staged-batches.ts';
 import { WakeTimer } from './wake-timer.ts';
 
 export interface BatcherOptions<T, R> {
@@ -47,13 +48,6 @@ export interface BatcherStats {
  */
 export type BatcherState = 'open' | 'closing' | 'closed';
 
-/** A dispatched batch's timing: `startedAt` moves to when a runner took it, for a staged batch. */
-interface Running {
-  startedAt: number;
-  /** Per request, enqueue to start. */
-  queueMicros: number[];
-}
-
 /** Weight of the newest batch in the moving average of compute time used for Retry-After. */
 const EWMA_ALPHA = 0.2;
 
@@ -77,8 +71,7 @@ export class Batcher<T, R> {
   private readonly clock: Clock;
   private readonly observer: BatcherObserver | undefined;
   private readonly stageBatches: number;
-  /** Staged batches not yet started, oldest first. */
-  private readonly staged: Running[] = [];
+  private readonly staged = new StagedBatches();
   private readonly queue: BoundedPriorityQueue<Pending<T, R>>;
   private currentState: BatcherState = 'open';
   private inFlightBatches = 0;
@@ -313,9 +306,8 @@ export class Batcher<T, R> {
       queueMicros[i] = (now - e.enqueuedAt) * 1000;
       items += e.size;
     }
-    const running: Running = { startedAt: now, queueMicros };
-    // A batch handed over while every runner is busy starts when one frees: until then it is still queued.
-    if (this.inFlightBatches >= this.policy.concurrency) this.staged.push(running);
+    const running: BatchTiming = { startedAt: now, queueMicros };
+    if (this.inFlightBatches >= this.policy.concurrency) this.staged.stage(running);
     this.inFlightBatches++;
     this.inFlightItems += items;
     let result: Promise<Array<R | RequestFailure>>;
@@ -334,22 +326,12 @@ export class Batcher<T, R> {
   private complete(
     entries: Array<Pending<T, R>>,
     items: number,
-    running: Running,
+    running: BatchTiming,
     results: Array<R | RequestFailure> | undefined,
     err?: unknown,
   ): void {
     const now = this.clock.now();
-    const stagedIndex = this.staged.indexOf(running);
-    if (stagedIndex >= 0) this.staged.splice(stagedIndex, 1);
-    else {
-      // The runner this batch used takes the oldest staged batch next (runners serve FIFO).
-      const next = this.staged.shift();
-      if (next) {
-        const waited = (now - next.startedAt) * 1000;
-        for (let i = 0; i < next.queueMicros.length; i++) next.queueMicros[i]! += waited;
-        next.startedAt = now;
-      }
-    }
+    this.staged.completed(running, now);
     const computeMs = now - running.startedAt;
     this.inFlightBatches--;
     this.inFlightItems -= items;

@@ -1,5 +1,5 @@
 /**
- * Messages between JsonParsePool and json-parse-worker.mjs; the worker reads these types through JSDoc, so
+ * Messages between JsonParsePool and worker.mjs; the worker reads these types through JSDoc, so
  * both sides of the thread boundary are checked against one declaration.
  *
  *   → JsonParseRequest
