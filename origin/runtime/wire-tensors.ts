@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors/index.ts';
 import type { Tensor, TensorSpec } from '../protocol/tensor.ts';
-import { fromOrtType, toOrtType } from './datatypes.ts';
+import { fromOrtType, toOrtType } from './ort-types.ts';
 import type { WireMetadata, WireTensor } from './wire.ts';
 
 /** Conversions between the origin's tensors and their form on the session worker's wire (wire.ts). */
