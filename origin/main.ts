@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import { originConfigSchema } from '../shared/config/origin.ts';
 import { createLogger } from './observability/logger.ts';
-import { startOrigin } from './server/create-origin.ts';
+import { startOrigin } from './start-origin.ts';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof originConfigSchema.parse>;

@@ -1,10 +1,12 @@
 import { concatBytes } from './bytes.ts';
-import { sha256Hex } from './signing/canonical.ts';
+import { floatToHalf } from './protocol/fp16.ts';
 
 /**
- * The canonical response-cache key of an inference request: SHA-256 (WebCrypto, so Workers and Node agree)
- * over a serialisation that is the same for every request that must get the same answer, and different for
- * every request that may not.
+ * The canonical response-cache key of an inference request: SHA-256 over a serialisation that is the same for
+ * every request that must get the same answer, and different for every request that may not. The key is
+ * `SHA-256(cacheKeyMaterial(scope, SHA-256(canonicalBodyMaterial(body))))`, hashed synchronously by the edge
+ * (workers/cache/lookup.ts, through shared/sha256-sync.ts) so its Redis read leaves in the same tick as the rate
+ * limiter's; the body digest is computed once per distinct body and reused.
  *
  * Covered: the tenant (left out when the model is shareable, so one answer serves every tenant), model, the
  * resolved version (`latest` when none was asked for), each input's name, datatype, shape, parameters and
@@ -24,13 +26,6 @@ export interface CacheKeyScope {
   shareable: boolean;
   model: string;
   version: string | null;
-}
-
-export interface CacheKeyInput extends CacheKeyScope {
-  /** The JSON request (for binary bodies, the JSON header). */
-  request: unknown;
-  /** Binary tensor extension: the bytes after the JSON header; null for JSON bodies. */
-  binary: Uint8Array | null;
 }
 
 /** Request parameters that only steer scheduling: two requests differing only in these get the same answer. */
@@ -64,27 +59,6 @@ function without(obj: unknown, keys: readonly string[]): Record<string, unknown>
 function flatten(value: unknown, out: unknown[]): void {
   if (Array.isArray(value)) for (const v of value) flatten(v, out);
   else out.push(value);
-}
-
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** IEEE 754 binary16 bits, round to nearest even: the same bits the origin feeds onnxruntime. */
-function floatToHalf(value: number): number {
-  if (Number.isNaN(value)) return 0x7e00;
-  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
-  const a = Math.abs(value);
-  if (a >= 65520) return sign | 0x7c00;
-  if (a < 6.103515625e-5) return sign | roundHalfEven(a * 16777216);
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  return sign | (((e + 15) << 10) + roundHalfEven((a / 2 ** e - 1) * 1024));
 }
 
 const INT_RANGES: Record<string, [number, number, number]> = {
@@ -261,13 +235,4 @@ export function cacheKeyMaterial(scope: CacheKeyScope, bodyDigestHex: string): U
   return encoder.encode(
     `aiserve-cache-key:2\n${tenant}\n${JSON.stringify(scope.model)}\n${JSON.stringify(scope.version ?? 'latest')}\n${bodyDigestHex}`,
   );
-}
-
-/**
- * The cache key: lowercase hex SHA-256 of `cacheKeyMaterial(scope, SHA-256(canonicalBodyMaterial))`. The edge
- * computes the same two digests synchronously (workers/cache/lookup.ts).
- */
-export async function computeCacheKey(input: CacheKeyInput): Promise<string> {
-  const bodyDigest = await sha256Hex(canonicalBodyMaterial(input.request, input.binary));
-  return sha256Hex(cacheKeyMaterial(input, bodyDigest));
 }

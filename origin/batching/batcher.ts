@@ -1,94 +1,21 @@
 import { type Clock, systemClock } from '../../shared/clock.ts';
 import { AppError, type ErrorCode, isAppError } from '../../shared/errors/index.ts';
+import { type BatchingConfig, type BatchPolicy, compilePolicy } from './compile-policy.ts';
+import { type Decision, decide, nextWakeMs } from './decide.ts';
 import {
-  type BatchingConfig,
-  type BatchPolicy,
-  checkRequest,
-  compilePolicy,
-  type Decision,
-  deadlineOf,
-  decide,
-  effectiveTimeoutMicros,
-  nextWakeMs,
-  priorityLevel,
-  retryAfterSeconds,
-} from './policy.ts';
-import { BoundedPriorityQueue, QueueEntry } from './queue.ts';
-
-/** One request as `execute` sees it. */
-export interface BatchItem<T> {
-  payload: T;
-  /** Items in this request (its batch dimension). */
-  size: number;
-}
-
-// Each resolved request continues into encoding and writing its response on the main thread (about 0.4 ms on
-// the benchmark machine). A batch of 32 resolved at once is one ~15 ms burst that holds back timers and new
-// I/O: event-loop lag. Resolving a slice per event-loop turn keeps each burst short.
-const RESOLVE_SLICE = 8;
-
-/**
- * In place of a result from `execute`: this request failed on its own while the others in its batch have
- * results (for example after the batch was split to find which request the model could not run).
- */
-export class RequestFailure {
-  constructor(readonly error: AppError) {}
-}
-
-function resolveInSlices<R>(
-  entries: readonly { resolve(value: R): void; reject(reason: unknown): void }[],
-  results: readonly (R | RequestFailure)[],
-  onFailure: (error: AppError) => void,
-  from = 0,
-): void {
-  const end = Math.min(from + RESOLVE_SLICE, entries.length);
-  for (let i = from; i < end; i++) {
-    const result = results[i]!;
-    if (result instanceof RequestFailure) {
-      onFailure(result.error);
-      entries[i]!.reject(result.error);
-    } else entries[i]!.resolve(result);
-  }
-  if (end < entries.length) setImmediate(() => resolveInSlices(entries, results, onFailure, end));
-}
-
-/**
- * Runs one batch; resolves with one result per request, in order, where a RequestFailure fails only its own
- * request.
- */
-export type ExecuteBatch<T, R> = (batch: Array<BatchItem<T>>) => Promise<Array<R | RequestFailure>>;
-
-export interface EnqueueRequest<T> {
-  payload: T;
-  /** Requests share a batch only when their keys are equal (model, non-batch shapes and dtypes, outputs). */
-  batchKey: string;
-  /** Items in the request, >= 1; <= maxBatchSize when the model batches. */
-  size: number;
-  /** 1..priorityLevels (1 highest); 0 or none = the model's default level. Ignored when priorities are off. */
-  priority?: number;
-  /** May only shorten the model's default timeout; 0 or none = the default. */
-  timeoutMicros?: number;
-  /** Aborting removes the request from the queue if it has not started running. */
-  signal?: AbortSignal;
-}
-
-/** One successful execution, for metrics. */
-export interface BatchInfo {
-  /** Items in the batch. */
-  size: number;
-  requests: number;
-  /** Per request, time from enqueue to dispatch. */
-  queueMicros: number[];
-  computeMicros: number;
-}
-
-/** Metrics hooks; exceptions they throw are swallowed so metrics can never break serving. */
-export interface BatcherObserver {
-  /** After each batch whose execute resolved with the right number of results. */
-  onBatch?(info: BatchInfo): void;
-  /** Once per request the batcher rejects, with the error's code. */
-  onReject?(code: ErrorCode): void;
-}
+  type BatcherObserver,
+  type BatchItem,
+  batchFailure,
+  type ExecuteBatch,
+  type RequestFailure,
+} from './execute-batch.ts';
+import { type EnqueueRequest, Pending } from './pending-request.ts';
+import { BoundedPriorityQueue } from './queue.ts';
+import { checkRequest, effectiveTimeoutMicros, priorityLevel } from './request-rules.ts';
+import { resolveInSlices } from './resolve-in-slices.ts';
+import { retryAfterSeconds } from './retry-after.ts';
+import { type BatchTiming, StagedBatches } from './staged-batches.ts';
+import { WakeTimer } from './wake-timer.ts';
 
 export interface BatcherOptions<T, R> {
   /** Model name, for error messages. */
@@ -121,54 +48,12 @@ export interface BatcherStats {
  */
 export type BatcherState = 'open' | 'closing' | 'closed';
 
-/** A dispatched batch's timing: `startedAt` moves to when a runner took it, for a staged batch. */
-interface Running {
-  startedAt: number;
-  /** Per request, enqueue to start. */
-  queueMicros: number[];
-}
-
 /** Weight of the newest batch in the moving average of compute time used for Retry-After. */
 const EWMA_ALPHA = 0.2;
 
-class Pending<T, R> extends QueueEntry {
-  payload: T | undefined;
-  readonly timeoutMicros: number;
-  signal: AbortSignal | undefined;
-  resolve!: (value: R) => void;
-  reject!: (reason: AppError) => void;
-  private readonly onAbort: (entry: Pending<T, R>) => void;
-
-  constructor(
-    req: EnqueueRequest<T>,
-    priority: number,
-    now: number,
-    timeoutMicros: number,
-    onAbort: (entry: Pending<T, R>) => void,
-  ) {
-    super(req.batchKey, req.size, priority, now, deadlineOf(now, timeoutMicros));
-    this.payload = req.payload;
-    this.timeoutMicros = timeoutMicros;
-    this.signal = req.signal;
-    this.onAbort = onAbort;
-  }
-
-  /** EventListener protocol: the entry itself listens for `abort`, so no closure per request. */
-  handleEvent(): void {
-    this.onAbort(this);
-  }
-
-  detachSignal(): void {
-    if (this.signal) {
-      this.signal.removeEventListener('abort', this);
-      this.signal = undefined;
-    }
-  }
-}
-
 /**
  * Triton-style dynamic batcher for one model: a bounded priority queue and up to `concurrency` batches in
- * flight. The decisions are `decide` in policy.ts; this class only keeps the queue, calls `decide` whenever
+ * flight. The decisions are `decide` in decide.ts; this class only keeps the queue, calls `decide` whenever
  * something changes (enqueue, abort, batch completion, timer, close) and arms at most one wake-up timer, for
  * the earlier of the queue-delay window and the earliest request deadline. After enqueue and abort it decides
  * in a microtask, so `execute` is never called inside `enqueue` (except to make room in a full queue) and a
@@ -186,15 +71,13 @@ export class Batcher<T, R> {
   private readonly clock: Clock;
   private readonly observer: BatcherObserver | undefined;
   private readonly stageBatches: number;
-  /** Staged batches not yet started, oldest first. */
-  private readonly staged: Running[] = [];
+  private readonly staged = new StagedBatches();
   private readonly queue: BoundedPriorityQueue<Pending<T, R>>;
   private currentState: BatcherState = 'open';
   private inFlightBatches = 0;
   private inFlightItems = 0;
   private avgBatchMs: number | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
-  private cancelTimer: (() => void) | undefined;
+  private readonly timer: WakeTimer;
   private pumping = false;
   private pumpScheduled = false;
   private readonly scheduledPump = (): void => {
@@ -203,11 +86,6 @@ export class Batcher<T, R> {
   };
   private pumpAgain = false;
   private closeWaiters: Array<() => void> = [];
-  private readonly onTimer = (): void => {
-    this.cancelTimer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
-    this.pump();
-  };
   private readonly onAbort = (entry: Pending<T, R>): void => {
     if (!this.queue.remove(entry)) return;
     this.fail(
@@ -225,6 +103,7 @@ export class Batcher<T, R> {
     this.policy = compilePolicy(options.config, options.name);
     this.execute = options.execute;
     this.clock = options.clock ?? systemClock;
+    this.timer = new WakeTimer(this.clock, () => this.pump());
     this.observer = options.observer;
     const stage = options.stageBatches ?? 0;
     if (!(Number.isInteger(stage) && stage >= 0)) {
@@ -330,7 +209,7 @@ export class Batcher<T, R> {
           reason === undefined ? {} : { cause: reason },
         );
     for (const entry of this.queue.drain()) this.fail(entry, error);
-    this.armTimer(Number.POSITIVE_INFINITY, 0);
+    this.timer.arm(Number.POSITIVE_INFINITY, 0);
     this.settleClose();
   }
 
@@ -405,26 +284,12 @@ export class Batcher<T, R> {
           break;
         }
         const earliestDeadline = this.queue.earliestDeadline();
-        this.armTimer(decision ? nextWakeMs(decision, earliestDeadline) : earliestDeadline, now);
+        this.timer.arm(decision ? nextWakeMs(decision, earliestDeadline) : earliestDeadline, now);
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
     }
     this.settleClose();
-  }
-
-  /** Keeps at most one timer: one already due no later than `at` is kept (an early wake-up just re-pumps). */
-  private armTimer(at: number, now: number): void {
-    if (at === Number.POSITIVE_INFINITY) {
-      this.cancelTimer?.();
-      this.cancelTimer = undefined;
-      this.timerAt = at;
-      return;
-    }
-    if (this.cancelTimer && this.timerAt <= at) return;
-    this.cancelTimer?.();
-    this.timerAt = at;
-    this.cancelTimer = this.clock.setTimeout(this.onTimer, Math.max(0, at - now));
   }
 
   private dispatch(take: number, now: number): void {
@@ -441,9 +306,8 @@ export class Batcher<T, R> {
       queueMicros[i] = (now - e.enqueuedAt) * 1000;
       items += e.size;
     }
-    const running: Running = { startedAt: now, queueMicros };
-    // A batch handed over while every runner is busy starts when one frees: until then it is still queued.
-    if (this.inFlightBatches >= this.policy.concurrency) this.staged.push(running);
+    const running: BatchTiming = { startedAt: now, queueMicros };
+    if (this.inFlightBatches >= this.policy.concurrency) this.staged.stage(running);
     this.inFlightBatches++;
     this.inFlightItems += items;
     let result: Promise<Array<R | RequestFailure>>;
@@ -462,41 +326,16 @@ export class Batcher<T, R> {
   private complete(
     entries: Array<Pending<T, R>>,
     items: number,
-    running: Running,
+    running: BatchTiming,
     results: Array<R | RequestFailure> | undefined,
     err?: unknown,
   ): void {
     const now = this.clock.now();
-    const stagedIndex = this.staged.indexOf(running);
-    if (stagedIndex >= 0) this.staged.splice(stagedIndex, 1);
-    else {
-      // The runner this batch used takes the oldest staged batch next (runners serve FIFO).
-      const next = this.staged.shift();
-      if (next) {
-        const waited = (now - next.startedAt) * 1000;
-        for (let i = 0; i < next.queueMicros.length; i++) next.queueMicros[i]! += waited;
-        next.startedAt = now;
-      }
-    }
+    this.staged.completed(running, now);
     const computeMs = now - running.startedAt;
     this.inFlightBatches--;
     this.inFlightItems -= items;
-    let error: AppError | undefined;
-    if (results === undefined) {
-      error = isAppError(err)
-        ? err
-        : new AppError(
-            'INFERENCE_FAILED',
-            `inference failed for model ${this.name}: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err },
-          );
-    } else if (!Array.isArray(results) || results.length !== entries.length) {
-      const got = Array.isArray(results) ? `${results.length} results` : 'a non-array';
-      error = new AppError(
-        'INFERENCE_FAILED',
-        `inference failed for model ${this.name}: execute returned ${got} for ${entries.length} requests`,
-      );
-    }
+    const error = batchFailure(this.name, entries.length, results, err);
     if (error) {
       for (const e of entries) {
         this.notifyReject(error.code);

@@ -1,4 +1,5 @@
-import { isExpired, type QueuedView } from './policy.ts';
+import type { QueuedView } from './decide.ts';
+import { isExpired } from './request-rules.ts';
 
 /**
  * A queued request's bookkeeping: its place in its level's list and in the deadline heap. The batcher extends

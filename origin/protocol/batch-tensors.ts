@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors/index.ts';
-import { allocateTensorData } from './datatype-arrays.ts';
 import { elementCount, type Tensor, type TensorData } from './tensor.ts';
+import { allocateTensorData } from './typed-arrays.ts';
 
 type NumericData = Exclude<TensorData, string[]>;
 

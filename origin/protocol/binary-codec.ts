@@ -1,8 +1,8 @@
 import { concatBytes } from '../../shared/bytes.ts';
 import { AppError } from '../../shared/errors/index.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';
-import { ELEMENT_BYTE_SIZE, tensorDataBytes, tensorDataFromBytes } from './datatype-arrays.ts';
 import { elementCount, type Tensor, type TensorData } from './tensor.ts';
+import { ELEMENT_BYTE_SIZE, tensorDataBytes, tensorDataFromBytes } from './typed-arrays.ts';
 
 /**
  * The Open Inference Protocol binary tensor data extension (Triton's `binary_data`): a body is a JSON header of
@@ -137,8 +137,8 @@ export function encodeBytesElements(values: readonly string[]): Uint8Array {
 
 /**
  * Decodes one tensor's binary data, checking its size against the shape: fixed-size datatypes need exactly
- * elementCount × element size bytes; BYTES must parse into exactly elementCount elements. The result is a
- * fresh copy (aligned and safe to transfer to a worker).
+ * elementCount × element size bytes; BYTES must parse into exactly elementCount elements. Aligned bytes are
+ * viewed in place (see tensorDataFromBytes).
  */
 export function decodeBinaryTensorData(
   datatype: Datatype,
@@ -165,11 +165,25 @@ export function encodeBinaryTensorData(tensor: Tensor): Uint8Array {
   return tensorDataBytes(tensor.data as Exclude<TensorData, string[]>);
 }
 
-/** JSON header + binary chunks → one body, plus the headers that describe it. */
-export function assembleBinaryBody(
-  headerJson: string,
-  chunks: readonly Uint8Array[],
-): { body: Uint8Array; headerLength: number } {
-  const header = utf8Encoder.encode(headerJson);
-  return { body: concatBytes([header, ...chunks]), headerLength: header.byteLength };
+/** A request or response body as sent, with the headers that describe it. */
+export interface EncodedBody {
+  /** A string for plain JSON; bytes when any tensor uses the binary extension. */
+  body: Uint8Array | string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Plain JSON when `binary` is null; else the JSON header followed by the binary tensors' bytes, with
+ * `Inference-Header-Content-Length` and `content-type: application/octet-stream`.
+ */
+export function encodeBody(json: string, binary: readonly Uint8Array[] | null): EncodedBody {
+  if (binary === null) return { body: json, headers: { 'content-type': 'application/json' } };
+  const header = utf8Encoder.encode(json);
+  return {
+    body: concatBytes([header, ...binary]),
+    headers: {
+      'content-type': BINARY_CONTENT_TYPE,
+      [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
+    },
+  };
 }

@@ -1,35 +1,14 @@
 import { AppError } from '../../shared/errors/index.ts';
+import type { BatchingConfig } from '../batching/compile-policy.ts';
 import type { TensorSpec } from '../protocol/tensor.ts';
-import {
-  type ExecutionOptions,
-  type ExecutionProviderName,
-  type InstanceKind,
-  optionsForInstanceKind,
-} from '../runtime/execution-provider.ts';
-import type { ModelIO } from '../runtime/worker-pool.ts';
-import type { ConfigTensor, InstanceGroup, ModelConfig, WarmupSample } from './model-config.ts';
+import type { ExecutionProviderName, InstanceKind } from '../runtime/execution-provider.ts';
+import type { ModelIO } from '../runtime/instance-pool.ts';
+import type { ConfigTensor, ModelConfig, WarmupSample } from './config/model-config.ts';
 
 /**
- * Triton's `dynamic_batching` settings in the shape the batcher takes (origin/batching/policy.ts declares the
- * same interface). Times are microseconds.
+ * One model version as the origin serves it, config.json completed from the ONNX file: what requests are
+ * validated against, what the batcher is configured with, and what `GET /v2/models/{m}` shows.
  */
-export interface BatchingConfig {
-  /** 0 = no merging: each request runs alone. */
-  maxBatchSize: number;
-  preferredBatchSizes: number[];
-  maxQueueDelayMicros: number;
-  /** 0 = unbounded. */
-  maxQueueSize: number;
-  /** 0 = no timeout. */
-  defaultTimeoutMicros: number;
-  /** 0 = priorities disabled. */
-  priorityLevels: number;
-  defaultPriorityLevel: number;
-  /** Instance count: batches in flight at once. */
-  concurrency: number;
-}
-
-/** One loaded model version, normalised: what the server validates requests against and serves. */
 export interface ModelDefinition {
   name: string;
   version: number;
@@ -58,33 +37,6 @@ export interface ModelDefinition {
   /** The configured model_warmup samples; empty when none were configured (a default warm-up then runs). */
   warmup: WarmupSample[];
   parameters: Record<string, string>;
-}
-
-/** Session options per instance for the model's instance groups (`count` on each listed GPU when on CUDA). */
-export function instanceExecutionOptions(
-  groups: readonly InstanceGroup[],
-  base: ExecutionOptions,
-): ExecutionOptions[] {
-  const out: ExecutionOptions[] = [];
-  // N CPU instances with the default thread count each would oversubscribe the cores; split it among them.
-  const cpuInstances = groups.reduce(
-    (n, g) => n + (optionsForInstanceKind(base, g.kind).provider === 'cpu' ? g.count : 0),
-    0,
-  );
-  if (!base.intraOpThreadsExplicit && cpuInstances > 1) {
-    base = { ...base, intraOpThreads: Math.max(1, Math.floor(base.intraOpThreads / cpuInstances)) };
-  }
-  for (const g of groups) {
-    const resolved = optionsForInstanceKind(base, g.kind);
-    if (g.gpus && resolved.provider === 'cuda') {
-      for (const gpu of g.gpus) {
-        for (let i = 0; i < g.count; i++) out.push(optionsForInstanceKind(base, g.kind, gpu));
-      }
-    } else {
-      for (let i = 0; i < g.count; i++) out.push(resolved);
-    }
-  }
-  return out;
 }
 
 function fmt(shape: readonly number[]): string {

@@ -1,11 +1,12 @@
 import { AppError } from '../../shared/errors/index.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';
-import { allocateTensorData, floatToHalf } from '../protocol/datatype-arrays.ts';
+import { floatToHalf } from '../../shared/protocol/fp16.ts';
 import { elementCount, type Tensor, type TensorData } from '../protocol/tensor.ts';
+import { allocateTensorData } from '../protocol/typed-arrays.ts';
 import type { RuntimeLogger } from '../runtime/execution-provider.ts';
-import type { ModelInstancePool } from '../runtime/worker-pool.ts';
+import type { ModelInstancePool } from '../runtime/instance-pool.ts';
+import type { WarmupSample } from './config/model-config.ts';
 import type { ModelDefinition } from './definition.ts';
-import type { WarmupSample } from './model-config.ts';
 
 /**
  * Warm-up before a model version is marked READY: onnxruntime allocates its arenas and picks kernels on the first

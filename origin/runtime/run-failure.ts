@@ -1,7 +1,5 @@
 import { AppError } from '../../shared/errors/index.ts';
-
-/** Where in the worker a run failed: building the feeds, inside `session.run`, or reading its outputs. */
-export type RunPhase = 'feeds' | 'run' | 'outputs';
+import type { RunPhase } from './wire.ts';
 
 /**
  * Out of memory, or the GPU stack failing: the origin's trouble, whatever the input. Matched on onnxruntime's

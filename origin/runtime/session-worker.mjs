@@ -1,26 +1,36 @@
+// @ts-check
 /**
  * One onnxruntime InferenceSession in a worker thread (session.run blocks its thread). Plain ESM JavaScript so
- * that it runs as-is under node, tsx and vitest, which do not transform worker entry files.
+ * that it runs as-is under node, tsx and vitest, which do not transform worker entry files; type-checked
+ * against the pool's message types in wire.ts.
  *
- * Protocol (all messages are plain objects; tensor data travels in transfer lists, never as JSON):
- *   → { type: 'load', modelPath, attempts: [{ provider, options }] }
- *   ← { type: 'loaded', provider, fallbackReason, inputs, outputs } | { type: 'load-error', message }
- *   → { type: 'run', id, inputs: [{ name, type, dims, data }], outputNames }
- *   ← { type: 'result', id, outputs: [{ name, type, dims, data }] } | { type: 'run-error', id, message, phase }
- *     (phase: 'feeds' building the input tensors, 'run' inside session.run, 'outputs' reading the results)
- *   → { type: 'close' }   releases the session; the thread then exits with code 0.
+ * A run that fails reports its phase: 'feeds' building the input tensors, 'run' inside session.run, 'outputs'
+ * reading the results (run-failure.ts tells the input's fault from the origin's by it).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { lowerThreadPriority } from './thread-priority.mjs';
 
-/** @typedef {{ name: string, type: string, dims: number[], data: ArrayBufferView | string[] }} WireTensor */
-/** @typedef {{ name: string, isTensor: boolean, type: string | null, shape: Array<number | string> }} WireMetadata */
+/** @typedef {import('./wire.ts').PoolMessage} PoolMessage */
+/** @typedef {import('./wire.ts').WorkerMessage} WorkerMessage */
+/** @typedef {import('./wire.ts').WireTensor} WireTensor */
+/** @typedef {import('./wire.ts').WireMetadata} WireMetadata */
+/** @typedef {import('./wire.ts').RunPhase} RunPhase */
+/** @typedef {import('./wire.ts').SessionWorkerData} SessionWorkerData */
+/** @typedef {import('./execution-provider.ts').SessionAttempt} SessionAttempt */
 
 if (!parentPort) throw new Error('session-worker.mjs must run in a worker thread');
 
-lowerThreadPriority(workerData?.nice);
+lowerThreadPriority(/** @type {Partial<SessionWorkerData> | undefined} */ (workerData)?.nice);
 const port = parentPort;
+
+/**
+ * @param {WorkerMessage} message
+ * @param {ArrayBuffer[]} [transfer]
+ */
+function reply(message, transfer) {
+  port.postMessage(message, transfer);
+}
 
 /** @type {import('onnxruntime-node').InferenceSession | undefined} */
 let session;
@@ -47,7 +57,7 @@ function plainMetadata(list) {
 
 /**
  * @param {string} modelPath
- * @param {Array<{ provider: string, options: import('onnxruntime-node').InferenceSession.SessionOptions }>} attempts
+ * @param {SessionAttempt[]} attempts
  */
 async function load(modelPath, attempts) {
   /** @type {string | null} */
@@ -56,10 +66,10 @@ async function load(modelPath, attempts) {
   // fallback line instead, so native logging is limited to fatal errors when CUDA is about to be tried.
   if (attempts.length > 1) ort.env.logLevel = 'fatal';
   for (let i = 0; i < attempts.length; i++) {
-    const attempt = /** @type {{ provider: string, options: object }} */ (attempts[i]);
+    const attempt = /** @type {SessionAttempt} */ (attempts[i]);
     try {
       session = await ort.InferenceSession.create(modelPath, attempt.options);
-      port.postMessage({
+      reply({
         type: 'loaded',
         provider: attempt.provider,
         fallbackReason,
@@ -69,7 +79,7 @@ async function load(modelPath, attempts) {
       return;
     } catch (err) {
       if (i === attempts.length - 1) {
-        port.postMessage({ type: 'load-error', message: messageOf(err) });
+        reply({ type: 'load-error', message: messageOf(err) });
         return;
       }
       fallbackReason = messageOf(err);
@@ -79,11 +89,15 @@ async function load(modelPath, attempts) {
 
 /**
  * A typed array that owns its whole buffer, so the buffer can be transferred without detaching anything else.
- * @param {ArrayBufferView} data
+ * @template {ArrayBufferView} T
+ * @param {T} data
+ * @returns {T}
  */
 function ownedView(data) {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
-  return /** @type {ArrayBufferView} */ (/** @type {Uint8Array} */ (data).slice());
+  return /** @type {T} */ (
+    /** @type {unknown} */ (/** @type {Uint8Array} */ (/** @type {unknown} */ (data)).slice())
+  );
 }
 
 /**
@@ -93,12 +107,12 @@ function ownedView(data) {
  */
 async function run(id, inputs, outputNames) {
   if (!session) {
-    port.postMessage({ type: 'run-error', id, message: 'session is not loaded' });
+    reply({ type: 'run-error', id, message: 'session is not loaded' });
     return;
   }
   /** @type {WireTensor[]} */
   let outputs;
-  /** @type {'feeds' | 'run' | 'outputs'} */
+  /** @type {RunPhase} */
   let phase = 'feeds';
   try {
     /** @type {Record<string, import('onnxruntime-node').Tensor>} */
@@ -116,17 +130,17 @@ async function run(id, inputs, outputNames) {
     outputs = outputNames.map((name) => {
       const r = results[name];
       if (!r) throw new Error(`model produced no output '${name}'`);
-      let data = /** @type {ArrayBufferView | string[]} */ (r.data);
+      let data = /** @type {WireTensor['data']} */ (r.data);
       if (r.type === 'float16' && !(data instanceof Uint16Array)) {
         // Float16Array (where available): keep the half bits.
-        const v = /** @type {ArrayBufferView} */ (data);
+        const v = /** @type {ArrayBufferView} */ (/** @type {unknown} */ (data));
         data = new Uint16Array(v.buffer, v.byteOffset, v.byteLength / 2);
       }
       if (!Array.isArray(data)) data = ownedView(data);
       return { name, type: r.type, dims: [...r.dims], data };
     });
   } catch (err) {
-    port.postMessage({ type: 'run-error', id, message: messageOf(err), phase });
+    reply({ type: 'run-error', id, message: messageOf(err), phase });
     return;
   }
   /** @type {ArrayBuffer[]} */
@@ -134,26 +148,23 @@ async function run(id, inputs, outputNames) {
   for (const o of outputs) {
     if (!Array.isArray(o.data) && o.data.buffer instanceof ArrayBuffer) transfer.push(o.data.buffer);
   }
+  /** @type {WorkerMessage} */
   const message = { type: 'result', id, outputs };
   try {
-    port.postMessage(message, transfer);
+    reply(message, transfer);
   } catch {
     // Buffers onnxruntime will not let go of (external memory) are copied instead.
-    port.postMessage(message);
+    reply(message);
   }
 }
 
-port.on('message', (/** @type {{ type: string, [key: string]: unknown }} */ msg) => {
+port.on('message', (/** @type {PoolMessage} */ msg) => {
   switch (msg.type) {
     case 'load':
-      void load(/** @type {string} */ (msg.modelPath), /** @type {never} */ (msg.attempts));
+      void load(msg.modelPath, msg.attempts);
       return;
     case 'run':
-      void run(
-        /** @type {number} */ (msg.id),
-        /** @type {WireTensor[]} */ (msg.inputs),
-        /** @type {string[]} */ (msg.outputNames),
-      );
+      void run(msg.id, msg.inputs, msg.outputNames);
       return;
     case 'close':
       void (async () => {

@@ -1,5 +1,5 @@
 /**
- * Thread priority for the worker entry scripts (session-worker.mjs, json-parse-worker.mjs). Plain ESM
+ * Thread priority for the worker entry scripts (runtime/session-worker.mjs, protocol/json-parse/worker.mjs). Plain ESM
  * JavaScript, because they run untransformed.
  */
 import { setPriority } from 'node:os';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Wire JSON of an Open Inference Protocol (KServe v2 / Triton) inference request, `POST
  * /v2/models/{m}[/versions/{v}]/infer`. Structural only: element types, ranges, counts against the shape and the
- * binary extension are checked by the origin's codec (origin/protocol/json-codec.ts). Objects are loose so
+ * binary extension are checked by the origin's codec (origin/protocol/decode-request.ts). Objects are loose so
  * extension fields survive a parse-and-forward.
  */
 

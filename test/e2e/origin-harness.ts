@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../origin/observability/logger.ts';
-import { type Origin, startOrigin } from '../../origin/server/create-origin.ts';
+import { type Origin, startOrigin } from '../../origin/start-origin.ts';
 import { prepareModels } from '../../scripts/models/prepare.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { originConfigSchema } from '../../shared/config/origin.ts';

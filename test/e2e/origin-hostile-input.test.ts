@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../origin/protocol/client/encode-request.ts';
 import type { Tensor } from '../../origin/protocol/tensor.ts';
 import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import type { Datatype } from '../../shared/protocol/datatypes.ts';

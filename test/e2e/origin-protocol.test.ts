@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeInferResponse, encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { decodeInferResponse } from '../../origin/protocol/client/decode-response.ts';
+import { encodeInferRequest } from '../../origin/protocol/client/encode-request.ts';
 import type { Tensor } from '../../origin/protocol/tensor.ts';
 import { exampleClsPixels } from '../../scripts/dev/example-request.ts';
 import { signRequest } from '../../shared/signing/index.ts';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../origin/protocol/client/encode-request.ts';
 import { exampleClsRequest } from '../../scripts/dev/example-request.ts';
 import {
   addClsVariant,

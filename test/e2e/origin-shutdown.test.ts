@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeInferRequest } from '../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../origin/protocol/client/encode-request.ts';
 import { makeRepository } from './origin-harness.ts';
 
 let repo: string;

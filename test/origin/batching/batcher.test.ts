@@ -1,12 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  Batcher,
-  type BatchInfo,
-  type BatchItem,
-  type BatchingConfig,
-  type EnqueueRequest,
-  RequestFailure,
-} from '../../../origin/batching/index.ts';
+import { Batcher } from '../../../origin/batching/batcher.ts';
+import type { BatchingConfig } from '../../../origin/batching/compile-policy.ts';
+import { type BatchInfo, type BatchItem, RequestFailure } from '../../../origin/batching/execute-batch.ts';
+import type { EnqueueRequest } from '../../../origin/batching/pending-request.ts';
 import { AppError, type ErrorCode } from '../../../shared/errors/index.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
 

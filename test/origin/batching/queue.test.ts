@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedPriorityQueue, QueueEntry } from '../../../origin/batching/index.ts';
+import { BoundedPriorityQueue, QueueEntry } from '../../../origin/batching/queue.ts';
 
 class Item extends QueueEntry {
   constructor(

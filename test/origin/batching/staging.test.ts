@@ -1,11 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
+import { Batcher } from '../../../origin/batching/batcher.ts';
 import {
-  Batcher,
-  type BatchInfo,
-  type BatchItem,
   type BatchingConfig,
-} from '../../../origin/batching/index.ts';
-import { type BatchPolicy, compilePolicy, decide, type QueuedView } from '../../../origin/batching/policy.ts';
+  type BatchPolicy,
+  compilePolicy,
+} from '../../../origin/batching/compile-policy.ts';
+import { decide, type QueuedView } from '../../../origin/batching/decide.ts';
+import type { BatchInfo, BatchItem } from '../../../origin/batching/execute-batch.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
 
 const BASE: BatchingConfig = {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInferRequest, encodeInferRequest } from '../../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../../origin/protocol/client/encode-request.ts';
+import { decodeInferRequest } from '../../../origin/protocol/decode-request.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 
 const enc = new TextEncoder();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInferRequest } from '../../../origin/protocol/json-codec.ts';
+import { decodeInferRequest } from '../../../origin/protocol/decode-request.ts';
 import { seededRandom as rng } from '../../../scripts/sim/rng.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 

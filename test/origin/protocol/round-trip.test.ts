@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { floatToHalf } from '../../../origin/protocol/datatype-arrays.ts';
-import {
-  decodeInferRequest,
-  decodeInferResponse,
-  encodeInferRequest,
-  encodeInferResponse,
-} from '../../../origin/protocol/json-codec.ts';
+import { decodeInferResponse } from '../../../origin/protocol/client/decode-response.ts';
+import { encodeInferRequest } from '../../../origin/protocol/client/encode-request.ts';
+import { decodeInferRequest } from '../../../origin/protocol/decode-request.ts';
+import { encodeInferResponse } from '../../../origin/protocol/encode-response.ts';
 import type { Tensor } from '../../../origin/protocol/tensor.ts';
 import type { Datatype } from '../../../shared/protocol/datatypes.ts';
+import { floatToHalf } from '../../../shared/protocol/fp16.ts';
 
 const bytesOf = (body: Uint8Array | string) =>
   typeof body === 'string' ? new TextEncoder().encode(body) : body;

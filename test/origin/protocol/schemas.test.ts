@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeInferRequest, encodeInferResponse } from '../../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../../origin/protocol/client/encode-request.ts';
+import { encodeInferResponse } from '../../../origin/protocol/encode-response.ts';
 import { inferRequestSchema } from '../../../shared/protocol/infer-request.ts';
 import { errorResponseSchema, inferResponseSchema } from '../../../shared/protocol/infer-response.ts';
 import { modelMetadataSchema, serverMetadataSchema } from '../../../shared/protocol/model-metadata.ts';

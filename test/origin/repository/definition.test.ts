@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildModelDefinition, instanceExecutionOptions } from '../../../origin/repository/definition.ts';
-import { parseModelConfig } from '../../../origin/repository/model-config.ts';
-import type { ModelIO } from '../../../origin/runtime/worker-pool.ts';
-import { testExecution } from '../../support/onnx-models.ts';
+import { parseModelConfig } from '../../../origin/repository/config/model-config.ts';
+import { buildModelDefinition } from '../../../origin/repository/definition.ts';
+import type { ModelIO } from '../../../origin/runtime/instance-pool.ts';
 
 const IO: ModelIO = {
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, -1, -1] }],
@@ -21,7 +20,6 @@ function build(config: unknown, io: ModelIO = IO) {
     instanceCount: 2,
   });
 }
-
 describe('buildModelDefinition', () => {
   it('takes inputs and outputs from the model when config.json lists none', () => {
     const def = build({ max_batch_size: 8 });
@@ -127,41 +125,5 @@ describe('buildModelDefinition', () => {
       defaultPriorityLevel: 0,
       concurrency: 2,
     });
-  });
-});
-
-describe('instanceExecutionOptions', () => {
-  it('shares the default intra-op threads among CPU instances so they do not oversubscribe the cores', () => {
-    const groups = parseModelConfig({ instance_group: [{ count: 2, kind: 'KIND_CPU' }] }, 'c').instanceGroups;
-    const auto = instanceExecutionOptions(
-      groups,
-      testExecution({ intraOpThreads: 8, intraOpThreadsExplicit: false }),
-    );
-    expect(auto.map((o) => o.intraOpThreads)).toEqual([4, 4]);
-    const explicit = instanceExecutionOptions(
-      groups,
-      testExecution({ intraOpThreads: 8, intraOpThreadsExplicit: true }),
-    );
-    expect(explicit.map((o) => o.intraOpThreads)).toEqual([8, 8]);
-  });
-
-  it('starts count instances per group, forcing CPU for KIND_CPU', () => {
-    const groups = parseModelConfig({ instance_group: [{ count: 2, kind: 'KIND_CPU' }] }, 'c').instanceGroups;
-    const options = instanceExecutionOptions(groups, testExecution({ provider: 'cuda' }));
-    expect(options.map((o) => o.provider)).toEqual(['cpu', 'cpu']);
-  });
-
-  it('places count instances on each listed GPU', () => {
-    const groups = parseModelConfig(
-      { instance_group: [{ count: 2, kind: 'KIND_GPU', gpus: [0, 1] }] },
-      'c',
-    ).instanceGroups;
-    const options = instanceExecutionOptions(groups, testExecution());
-    expect(options.map((o) => [o.provider, o.deviceId])).toEqual([
-      ['cuda', 0],
-      ['cuda', 0],
-      ['cuda', 1],
-      ['cuda', 1],
-    ]);
   });
 });

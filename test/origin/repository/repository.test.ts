@@ -1,9 +1,8 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ModelDefinition } from '../../../origin/repository/definition.ts';
-import { ModelRepository, type ModelRuntime } from '../../../origin/repository/repository.ts';
-import type { ModelInstancePool } from '../../../origin/runtime/worker-pool.ts';
+import type { ModelRuntime, RuntimeFactory } from '../../../origin/repository/load-version.ts';
+import { ModelRepository } from '../../../origin/repository/repository.ts';
 import {
   addOneModel,
   captureLogger,
@@ -28,9 +27,7 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-function createRepo<R extends ModelRuntime = ModelRuntime>(
-  createRuntime?: (m: { definition: ModelDefinition; pool: ModelInstancePool }) => R | Promise<R>,
-) {
+function createRepo<R extends ModelRuntime = ModelRuntime>(createRuntime?: RuntimeFactory<R>) {
   const log = captureLogger();
   const repo = new ModelRepository<R>({
     root: temp.root,

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeInferRequest, encodeInferRequest } from '../../../origin/protocol/json-codec.ts';
+import { encodeInferRequest } from '../../../origin/protocol/client/encode-request.ts';
+import { decodeInferRequest } from '../../../origin/protocol/decode-request.ts';
 import { type BodyVariables, binarySectionPad, readBody } from '../../../origin/server/body.ts';
 import { listen, type RunningServer } from '../../../origin/server/http.ts';
 

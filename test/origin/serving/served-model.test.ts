@@ -2,9 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecodedInferRequest } from '../../../origin/protocol/types.ts';
-import { ModelInstancePool } from '../../../origin/runtime/worker-pool.ts';
-import { type ModelSignatureView, ServedModel } from '../../../origin/serving/served-model.ts';
+import type { DecodedInferRequest } from '../../../origin/protocol/decode-request.ts';
+import type { ModelDefinition } from '../../../origin/repository/definition.ts';
+import { ModelInstancePool } from '../../../origin/runtime/instance-pool.ts';
+import { ServedModel } from '../../../origin/serving/served-model.ts';
 import { systemClock } from '../../../shared/clock.ts';
 import { captureLogger, lookupModel, testExecution } from '../../support/onnx-models.ts';
 
@@ -30,9 +31,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const SIGNATURE: ModelSignatureView = {
+const DEFINITION: ModelDefinition = {
   name: 'lookup',
-  version: '1',
+  version: 1,
+  path: 'lookup.onnx',
+  configPath: undefined,
+  platform: 'onnxruntime_onnx',
   maxBatchSize: 8,
   inputs: [{ name: 'I', datatype: 'INT64', shape: [-1, 1] }],
   outputs: [{ name: 'Y', datatype: 'FP32', shape: [-1, 1] }],
@@ -49,6 +53,11 @@ const SIGNATURE: ModelSignatureView = {
   },
   dynamicBatchingEnabled: true,
   allowTimeoutOverride: false,
+  instanceCount: 1,
+  instanceKind: 'KIND_AUTO',
+  executionProvider: 'cpu',
+  warmup: [],
+  parameters: {},
 };
 
 function lookup(index: number): DecodedInferRequest {
@@ -61,7 +70,7 @@ function lookup(index: number): DecodedInferRequest {
 
 function servedWithRunCount(): ServedModel {
   return new ServedModel(
-    SIGNATURE,
+    DEFINITION,
     {
       run: (inputs, outputNames) => {
         runs.push(inputs[0]!.shape[0]!);
