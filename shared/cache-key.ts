@@ -29,7 +29,7 @@ export interface CacheKeyScope {
 }
 
 /** Request parameters that only steer scheduling: two requests differing only in these get the same answer. */
-export const IGNORED_REQUEST_PARAMETERS: readonly string[] = ['priority', 'timeout'];
+const IGNORED_REQUEST_PARAMETERS: readonly string[] = ['priority', 'timeout'];
 
 const encoder = new TextEncoder();
 

@@ -29,7 +29,7 @@ export const RESPONSE_CACHE_PREFIX = 'aiserve:cache:';
  * The edge's key records: `aiserve:auth:<prefix>` holds the JSON `{ record, freshUntil }` for the public
  * prefix of an API key (`shared/keys/auth-record.ts`). Revokers (admin API, CLI, data layer) DEL it.
  */
-export const AUTH_CACHE_PREFIX = 'aiserve:auth:';
+const AUTH_CACHE_PREFIX = 'aiserve:auth:';
 
 export function authCacheKey(prefix: string): string {
   return `${AUTH_CACHE_PREFIX}${prefix}`;

@@ -45,7 +45,7 @@ const TARGET_NAMES: Record<string, string> = {
 };
 
 /** zod-openapi validation failures as the one JSON error body, naming each bad field. */
-export function validationError(issues: { path: PropertyKey[]; message: string }[], where: string): AppError {
+function validationError(issues: { path: PropertyKey[]; message: string }[], where: string): AppError {
   const detail = issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)

@@ -13,7 +13,7 @@ import type { UsageVariables } from './middleware/usage/index.ts';
 export type Bindings = Record<string, string | undefined>;
 
 /** What a request's context holds: the variables each middleware sets, as that middleware declares them. */
-export type AppVariables = EdgeContextVariables &
+type AppVariables = EdgeContextVariables &
   RequestIdVariables &
   UsageVariables &
   AuthVariables &

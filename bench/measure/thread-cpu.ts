@@ -41,7 +41,7 @@ function clockTicks(): number {
 }
 
 /** utime + stime (ticks) from one /proc stat line; the command name may itself contain spaces and ')'. */
-export function parseStatTicks(stat: string): number | null {
+function parseStatTicks(stat: string): number | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.

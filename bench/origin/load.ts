@@ -102,7 +102,7 @@ export interface LoadOptions {
 }
 
 /** CPU milliseconds per item served, by thread role (see measure/thread-cpu.ts); from the origin's inference count. */
-export interface CpuPerItem {
+interface CpuPerItem {
   /** Origin main thread: HTTP, body reading, codecs, batching, responses. */
   mainMs: number;
   /** The busiest other origin thread: the onnxruntime session worker. */

@@ -77,7 +77,7 @@ export async function prepareBenchRepos(
 }
 
 /** A free TCP port on 127.0.0.1 (bound then released; the origin binds it right after). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -4,7 +4,7 @@ import { LatencyRecorder, type LatencySummary } from '../../shared/stats/latency
 import { nowMs, round } from '../measure/stats.ts';
 
 /** The origin's default session options (see origin/runtime/execution-provider.ts). */
-export function originDefaultSessionOptions(): ort.InferenceSession.SessionOptions {
+function originDefaultSessionOptions(): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: defaultIntraOpThreads(),
     interOpNumThreads: 1,

@@ -65,7 +65,7 @@ function find(http: HttpRun[], batching: 'on' | 'off', body: 'json' | 'binary'):
 }
 
 /** The raw reference for the throughput target: best batch size, mean of its measurement before and after. */
-export function rawReference(
+function rawReference(
   raw: RawResult,
   rawAgain: RawResult,
 ): { batchSize: number; before: number; after: number; mean: number } {

@@ -10,7 +10,7 @@ const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 /** Parses the Prometheus text exposition format (enough of it for counters and gauges). */
-export function parsePrometheus(text: string): Sample[] {
+function parsePrometheus(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
@@ -24,11 +24,7 @@ export function parsePrometheus(text: string): Sample[] {
 }
 
 /** Sum of the samples named `name` whose labels include `match`; undefined when there is none. */
-export function sumSamples(
-  samples: Sample[],
-  name: string,
-  match: Record<string, string> = {},
-): number | undefined {
+function sumSamples(samples: Sample[], name: string, match: Record<string, string> = {}): number | undefined {
   let total: number | undefined;
   for (const s of samples) {
     if (s.name !== name) continue;

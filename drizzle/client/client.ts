@@ -4,7 +4,7 @@ import { consoleSlowQueryLog } from './slow-query.ts';
 import { createStickyTracker, type StickyTracker } from './sticky.ts';
 import type { Database, DriverConnection, SlowQueryLog } from './types.ts';
 
-export type { Database, SlowQueryEntry, SlowQueryLog } from './types.ts';
+export type { Database, SlowQueryEntry } from './types.ts';
 
 export interface CreateDatabaseOptions {
   /** Where slow queries go (default: one JSON line on stderr). */

@@ -5,7 +5,7 @@ type QueryFn = (...args: unknown[]) => unknown;
 const WRAPPED = Symbol.for('aiserve.db.slowQueryWrapped');
 
 /** The SQL text of a query call, whatever shape the driver was called with (string or `{ text }` config). */
-export function sqlTextOf(arg: unknown): string {
+function sqlTextOf(arg: unknown): string {
   if (typeof arg === 'string') return arg;
   if (arg && typeof arg === 'object' && 'text' in arg && typeof arg.text === 'string') return arg.text;
   if (arg && typeof arg === 'object' && 'sql' in arg && typeof arg.sql === 'string') return arg.sql;

@@ -1,7 +1,7 @@
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type * as schema from '../schema/index.ts';
 
-export type Schema = typeof schema;
+type Schema = typeof schema;
 
 /** The drizzle database every query function accepts, whichever driver (pg, neon, pglite) is behind it. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;

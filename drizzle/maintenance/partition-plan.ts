@@ -2,13 +2,13 @@
 export const PARTITIONED_TABLES = ['usage_events', 'audit_log'] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 
-export type RetentionMode = 'archive' | 'drop';
+type RetentionMode = 'archive' | 'drop';
 
 export type PartitionAction =
   | { kind: 'create'; table: PartitionedTable; name: string; from: string; to: string }
   | { kind: 'detach'; table: PartitionedTable; name: string; from: string; to: string; mode: RetentionMode };
 
-export interface TablePolicy {
+interface TablePolicy {
   table: PartitionedTable;
   /** Whole months kept before the current one; older monthly partitions are detached. 0 keeps everything. */
   retentionMonths: number;

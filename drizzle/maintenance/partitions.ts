@@ -11,7 +11,7 @@ import {
 } from './partition-plan.ts';
 
 /** Where archived partitions go: detached, renamed into this schema, queryable, no longer in the parent. */
-export const ARCHIVE_SCHEMA = 'archive';
+const ARCHIVE_SCHEMA = 'archive';
 
 // Two maintenance runs (cron overlap, two operators) queue up instead of racing on the same DDL.
 const MAINTENANCE_LOCK = 734_209_162;

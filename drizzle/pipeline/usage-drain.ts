@@ -14,7 +14,7 @@ import {
 } from './usage-stream.ts';
 import { type BatchWrite, writeUsageBatch } from './write-batch.ts';
 
-export interface UsageDrainHooks {
+interface UsageDrainHooks {
   /** Runs inside the INSERT's transaction, before COMMIT (crash tests exit here: nothing may be written). */
   beforeCommit?(events: readonly UsageEvent[]): void | Promise<void>;
   /** Runs after COMMIT, before XACK (crash tests exit here: entries stay pending and are redelivered). */

@@ -89,7 +89,7 @@ export interface CreatedKey {
 
 const SCOPE = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 
-export function validateScopes(scopes: string[]): void {
+function validateScopes(scopes: string[]): void {
   if (scopes.length === 0)
     throw new AppError('INVALID_REQUEST', 'a key needs at least one scope (a model name or *)');
   for (const s of scopes) {
@@ -142,7 +142,7 @@ export async function listKeys(
 }
 
 /** A key addressed by id (uuid), prefix, or the full key string. */
-export function keyLocator(ref: string) {
+function keyLocator(ref: string) {
   const full = parseApiKey(ref);
   if (full) return eq(apiKeys.prefix, full.prefix);
   if (isUuid(ref)) return eq(apiKeys.id, ref);

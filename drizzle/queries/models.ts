@@ -51,7 +51,7 @@ export type ModelSettingsPatch = Partial<Omit<ModelSettings, 'name'>>;
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function validateModelPatch(name: string, patch: ModelSettingsPatch): void {
+function validateModelPatch(name: string, patch: ModelSettingsPatch): void {
   if (!MODEL_NAME.test(name)) {
     throw new AppError(
       'INVALID_REQUEST',

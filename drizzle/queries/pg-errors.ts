@@ -18,8 +18,6 @@ export function pgErrorCode(err: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
-export const CHECK_VIOLATION = '23514';
 
 /**
  * Postgres's own message for a data exception (SQLSTATE class 22: a NUL byte in text, a malformed uuid or

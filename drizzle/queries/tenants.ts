@@ -6,7 +6,7 @@ import { pgErrorCode, UNIQUE_VIOLATION } from './pg-errors.ts';
 import { isUuid } from './uuid.ts';
 
 /** Default limits per plan; a tenant can override either number. */
-export const PLAN_LIMITS = {
+const PLAN_LIMITS = {
   free: { requestsPerMinute: 60, burst: 10 },
   pro: { requestsPerMinute: 600, burst: 100 },
   enterprise: { requestsPerMinute: 6000, burst: 1000 },
@@ -24,7 +24,7 @@ export interface CreateTenantInput {
 
 const TENANT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-export function validateTenantName(name: string): void {
+function validateTenantName(name: string): void {
   if (!TENANT_NAME.test(name)) {
     throw new AppError(
       'INVALID_REQUEST',

@@ -116,7 +116,7 @@ export async function usageReport(db: SqlExecutor, range: UsageRange): Promise<U
   };
 }
 
-export interface UsageEventRecord {
+interface UsageEventRecord {
   eventId: string;
   ts: string;
   keyId: string | null;
@@ -138,7 +138,7 @@ export interface UsagePage {
 }
 
 /** Opaque keyset cursor: the last row's (ts, event_id), so pages stay stable while new events arrive. */
-export function encodeUsageCursor(ts: string, eventId: string): string {
+function encodeUsageCursor(ts: string, eventId: string): string {
   // btoa, not Buffer: the edge's admin API runs this in Workers. The text is ASCII.
   return btoa(`${ts}|${eventId}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

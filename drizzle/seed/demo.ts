@@ -4,8 +4,8 @@ import { createKey, listKeys } from '../queries/keys.ts';
 import { ensureTenant } from '../queries/tenants.ts';
 import type { Tenant } from '../schema/tenants.ts';
 
-export const DEMO_TENANT = 'demo';
-export const DEMO_KEY_NAME = 'demo';
+const DEMO_TENANT = 'demo';
+const DEMO_KEY_NAME = 'demo';
 
 export interface DemoSeed {
   tenant: Tenant;

@@ -18,7 +18,7 @@ export interface QueuedView {
 }
 
 /** Why `decide` chose to run now; for tests, logs and traces. */
-export type RunReason =
+type RunReason =
   /** `maxBatchSize` is 0: the head request runs alone, at once. */
   | 'unbatched'
   /** A preferred batch size was formed (possibly leaving more queued). */

@@ -6,8 +6,8 @@ export interface RetryEstimateInput {
   concurrency: number;
 }
 
-export const MIN_RETRY_AFTER_SECONDS = 1;
-export const MAX_RETRY_AFTER_SECONDS = 60;
+const MIN_RETRY_AFTER_SECONDS = 1;
+const MAX_RETRY_AFTER_SECONDS = 60;
 
 /**
  * Retry-After for QUEUE_FULL: the time to work off the queue, i.e. recent batch duration x the batches the

@@ -74,7 +74,7 @@ export interface GpuSampler {
   stop(): void;
 }
 
-export type RunCommand = (file: string, args: readonly string[]) => Promise<string>;
+type RunCommand = (file: string, args: readonly string[]) => Promise<string>;
 
 export interface GpuSamplerOptions {
   /** Path to nvidia-smi; default: looked up on PATH once. `null` disables sampling. */

@@ -13,7 +13,7 @@ export interface PendingCount extends ModelLabels {
 }
 
 /** Reads the current queue depth per model; called at scrape time so the gauge is always current. */
-export type PendingSource = () => Iterable<PendingCount>;
+type PendingSource = () => Iterable<PendingCount>;
 
 export interface OriginMetricsOptions {
   pending?: PendingSource;
@@ -25,13 +25,13 @@ export interface OriginMetricsOptions {
   defaultMetrics?: boolean;
 }
 
-export interface RequestRecord extends ModelLabels {
+interface RequestRecord extends ModelLabels {
   /** `success` or the failure code (`QUEUE_FULL`, `INVALID_INPUT`, …); see `requestStatus`. */
   status: string;
   durationSeconds?: number;
 }
 
-export interface BatchRecord extends ModelLabels {
+interface BatchRecord extends ModelLabels {
   /** Items inferred in this execution. */
   batchSize: number;
   computeSeconds?: number;
@@ -56,11 +56,11 @@ export function requestStatus(err?: unknown): string {
 }
 
 /** 0.5 ms to 10 s. */
-export const LATENCY_BUCKETS_SECONDS = [
+const LATENCY_BUCKETS_SECONDS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ] as const;
-export const QUEUE_BUCKETS_SECONDS = [0.0001, 0.00025, ...LATENCY_BUCKETS_SECONDS] as const;
-export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+const QUEUE_BUCKETS_SECONDS = [0.0001, 0.00025, ...LATENCY_BUCKETS_SECONDS] as const;
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
 
 const P = 'aiserve_origin_';
 const MODEL_LABELS = ['model', 'version'] as const;

@@ -29,7 +29,7 @@ export function parseTraceparent(header: string | null | undefined): TraceContex
   return { traceId: traceId!, parentId: parentId!, flags: Number.parseInt(flags!, 16) };
 }
 
-export function formatTraceparent(traceId: string, spanId: string, flags: number): string {
+function formatTraceparent(traceId: string, spanId: string, flags: number): string {
   return `00-${traceId}-${spanId}-${(flags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
@@ -40,8 +40,8 @@ function randomHex(bytes: number): string {
   return /^0+$/.test(out) ? randomHex(bytes) : out;
 }
 
-export const newTraceId = (): string => randomHex(16);
-export const newSpanId = (): string => randomHex(8);
+const newTraceId = (): string => randomHex(16);
+const newSpanId = (): string => randomHex(8);
 
 /** A new span id in the same trace, keeping the caller's flags. */
 export function childTraceparent(ctx: TraceContext): string {
@@ -52,7 +52,7 @@ export function newTraceparent(sampled = true): string {
   return formatTraceparent(newTraceId(), newSpanId(), sampled ? 1 : 0);
 }
 
-export type AttributeValue = string | number | boolean;
+type AttributeValue = string | number | boolean;
 
 export interface SpanHandle {
   readonly traceId: string;
@@ -64,7 +64,7 @@ export interface SpanHandle {
   end(): void;
 }
 
-export interface StartSpanOptions {
+interface StartSpanOptions {
   /** The incoming `traceparent`; invalid or absent starts a new trace. */
   traceparent?: string | null;
   tracestate?: string | null;

@@ -13,7 +13,7 @@ import { ELEMENT_BYTE_SIZE, tensorDataBytes, tensorDataFromBytes } from './typed
  */
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
-export const BINARY_CONTENT_TYPE = 'application/octet-stream';
+const BINARY_CONTENT_TYPE = 'application/octet-stream';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
@@ -78,7 +78,7 @@ export class BinarySectionReader {
 }
 
 /** Parses BYTES elements (4-byte LE length + bytes each) and checks their count. */
-export function decodeBytesElements(bytes: Uint8Array, expectedCount: number, what: string): string[] {
+function decodeBytesElements(bytes: Uint8Array, expectedCount: number, what: string): string[] {
   const out: string[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
@@ -120,7 +120,7 @@ export function decodeBytesElements(bytes: Uint8Array, expectedCount: number, wh
 }
 
 /** BYTES elements → 4-byte LE length prefix + UTF-8 bytes each. */
-export function encodeBytesElements(values: readonly string[]): Uint8Array {
+function encodeBytesElements(values: readonly string[]): Uint8Array {
   const encoded = values.map((s) => utf8Encoder.encode(s));
   let total = 0;
   for (const e of encoded) total += 4 + e.byteLength;

@@ -87,7 +87,7 @@ export function isTensorDataOf(datatype: Datatype, data: TensorData): boolean {
 }
 
 /** A typed-array view of `length` elements at `byteOffset` (which must be aligned to the element size). */
-export function viewTensorData(
+function viewTensorData(
   datatype: Exclude<FixedSizeDatatype, 'BOOL'>,
   buffer: ArrayBuffer,
   byteOffset: number,

@@ -7,7 +7,7 @@ import type { LoadedModel, ModelRuntime } from './load-version.ts';
  * sees in each. Transitions happen in repository.ts; a version serves only while READY.
  */
 
-export type ModelVersionState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+type ModelVersionState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
 
 /** One row of Triton's `POST /v2/repository/index`. */
 export interface RepositoryIndexEntry {

@@ -19,7 +19,7 @@ import type { ModelDefinition } from './definition.ts';
  *   (the model is still marked READY) — configure `model_warmup` to warm such a model up.
  */
 
-export const DEFAULT_WARMUP_DIM = 32;
+const DEFAULT_WARMUP_DIM = 32;
 
 export interface WarmupResult {
   /** Runs executed, all instances together. */
@@ -31,7 +31,7 @@ export interface WarmupResult {
 }
 
 /** The zero-filled sample used when no model_warmup is configured. */
-export function defaultWarmupSample(def: ModelDefinition): WarmupSample {
+function defaultWarmupSample(def: ModelDefinition): WarmupSample {
   const batching = def.maxBatchSize > 0;
   const inputs: WarmupSample['inputs'] = {};
   for (const spec of def.inputs) {
@@ -111,7 +111,7 @@ function checkSample(def: ModelDefinition, sample: WarmupSample): string | null 
 }
 
 /** Fresh tensors for one run of a sample (each run gets its own: input buffers are transferred to the worker). */
-export function warmupTensors(def: ModelDefinition, sample: WarmupSample): Tensor[] {
+function warmupTensors(def: ModelDefinition, sample: WarmupSample): Tensor[] {
   return def.inputs.map((spec) => {
     const input = sample.inputs[spec.name]!;
     const shape = def.maxBatchSize > 0 ? [Math.max(1, sample.batchSize), ...input.dims] : [...input.dims];

@@ -2,8 +2,8 @@ import type { Hono } from 'hono';
 import { AISERVE_VERSION } from '../../shared/version.ts';
 import type { AppEnv } from '../server/app-env.ts';
 
-export const SERVER_NAME = 'aiserve-origin';
-export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters', 'schedule_policy'];
+const SERVER_NAME = 'aiserve-origin';
+const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters', 'schedule_policy'];
 
 /** `GET /v2`: the server's name, version and protocol extensions. */
 export function registerServerMetadata(app: Hono<AppEnv>): void {

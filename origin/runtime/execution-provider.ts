@@ -9,7 +9,7 @@ import { defaultIntraOpThreads, type OriginConfig } from '../../shared/config/or
  */
 
 export type ExecutionProviderName = 'cpu' | 'cuda';
-export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 /** Triton's instance_group kind. */
 export type InstanceKind = 'KIND_CPU' | 'KIND_GPU' | 'KIND_AUTO';
 

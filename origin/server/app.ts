@@ -50,7 +50,7 @@ export interface OriginAppDeps {
  * benchmark machine, so this lets one or two through per turn and keeps the loop's lag well under 20 ms, while
  * binary bodies (tens of µs each) still go through a whole burst in one turn.
  */
-export const DEFAULT_TURN_BUDGET_MS = 2;
+const DEFAULT_TURN_BUDGET_MS = 2;
 
 /** The origin's HTTP surface: Open Inference Protocol (KServe v2 / Triton REST) plus `/metrics`. */
 export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {

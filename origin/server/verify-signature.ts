@@ -3,7 +3,7 @@ import { AppError } from '../../shared/errors/index.ts';
 import type { Verifier, VerifyFailureReason } from '../../shared/signing/index.ts';
 
 /** Paths load balancers and Prometheus call without signing. A trailing `*` matches any suffix. */
-export const DEFAULT_SIGNATURE_EXEMPT_PATHS: readonly string[] = ['/v2/health/*', '/metrics'];
+const DEFAULT_SIGNATURE_EXEMPT_PATHS: readonly string[] = ['/v2/health/*', '/metrics'];
 
 export interface VerifySignatureOptions {
   /** Required when `enabled`. */
@@ -17,7 +17,7 @@ export interface VerifySignatureOptions {
   onReject?: (reason: VerifyFailureReason, message: string) => void;
 }
 
-export function isExemptPath(path: string, patterns: readonly string[]): boolean {
+function isExemptPath(path: string, patterns: readonly string[]): boolean {
   for (const pattern of patterns) {
     if (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern) return true;
   }

@@ -74,7 +74,7 @@ export function parseBool(what: string, raw: string): boolean {
   throw new UsageError(`${what} must be true or false (got "${raw}")`);
 }
 
-export function parseInteger(what: string, raw: string): number {
+function parseInteger(what: string, raw: string): number {
   if (!/^-?\d+$/.test(raw)) throw new UsageError(`${what} must be a whole number (got "${raw}")`);
   const n = Number(raw);
   if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is out of range (got "${raw}")`);

@@ -1,7 +1,7 @@
 import type { Redis } from '@upstash/redis';
 import type { Database } from '../../drizzle/client/types.ts';
 
-export type FlagType = 'string' | 'boolean' | 'int';
+type FlagType = 'string' | 'boolean' | 'int';
 
 export interface FlagSpec {
   type: FlagType;
@@ -11,7 +11,7 @@ export interface FlagSpec {
   choices?: readonly string[];
 }
 
-export interface PositionalSpec {
+interface PositionalSpec {
   name: string;
   description: string;
   required?: boolean;
@@ -25,7 +25,7 @@ export interface CommandInput {
 }
 
 /** What a command hands back: `data` is printed as JSON with --json, `text` lines otherwise. */
-export interface CommandResult {
+interface CommandResult {
   data: unknown;
   text: string[];
   /** Lines for stderr even on success (warnings, "shown once" notices). */

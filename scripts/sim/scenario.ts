@@ -6,7 +6,7 @@ import type { SimResult } from './sim-result.ts';
 import { rateAt, type Trace } from './trace.ts';
 
 /** Replicas the policy's own sizing gives for `rate` req/s: the fewest whose mean in-flight meets the target. */
-export function replicasFor(trace: Trace, rate: number, target: number): number {
+function replicasFor(trace: Trace, rate: number, target: number): number {
   const model = { slots: trace.instance.slots, serviceMs: trace.instance.serviceMs };
   let n = 1;
   while (n < 10_000 && (rate / n >= replicaRate(model) || meanInflight(model, rate / n) > target)) n++;

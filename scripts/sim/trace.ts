@@ -18,7 +18,7 @@ const providerSchema = z.object({
  *   serves `slots / serviceMs` requests/s; the origin sheds beyond `queuePerInstance` queued requests.
  * - `providers` in failover order (cheapest first), `outages` as [fromS, toS) per provider.
  */
-export const traceSchema = z.object({
+const traceSchema = z.object({
   name: z.string().min(1),
   description: z.string(),
   seed: z.number().int(),

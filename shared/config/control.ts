@@ -10,11 +10,11 @@ import { int } from './fields.ts';
  * (`npm run docs:config`).
  */
 
-export const PROVIDER_NAMES = ['vast-ai', 'runpod', 'lambda'] as const;
+const PROVIDER_NAMES = ['vast-ai', 'runpod', 'lambda'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** `ours=theirs,ours=theirs` → record; `=` splits once because provider names contain spaces, never `=`. */
-export const mapping = z.string().transform((spec, ctx) => {
+const mapping = z.string().transform((spec, ctx) => {
   const out: Record<string, string> = {};
   for (const part of spec.split(',')) {
     const trimmed = part.trim();

@@ -101,7 +101,7 @@ export const dataConfigSchema = z
 
 export type DataConfig = z.output<typeof dataConfigSchema>;
 
-export function driverFromUrl(url: string): DatabaseDriver {
+function driverFromUrl(url: string): DatabaseDriver {
   return url.startsWith('pglite://') || url === 'memory://' ? 'pglite' : 'pg';
 }
 

@@ -62,8 +62,6 @@ export const pipelineConfigSchema = z.object({
     .describe('pino log level.'),
 });
 
-export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
-
 /**
  * Partition maintenance (`npm run cli -- partitions run`, `tsx scripts/jobs/partitions.ts`). Each field's
  * `.describe()` is its documentation.

@@ -1,3 +1,3 @@
-export { AppError, type AppErrorOptions, isAppError } from './app-error.ts';
-export { ERROR_CODES, type ErrorCode, statusOf } from './codes.ts';
-export { type ErrorBody, errorBody, toAppError, toErrorResponse } from './to-response.ts';
+export { AppError, isAppError } from './app-error.ts';
+export type { ErrorCode } from './codes.ts';
+export { toAppError, toErrorResponse } from './to-response.ts';

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 
-/** How often an origin heartbeats, and how long its record lives without one (three missed beats). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+/** How long an origin's record lives without a heartbeat: three missed beats of the 5 s default interval. */
 export const DEFAULT_ORIGIN_TTL_MS = 15_000;
 
 const nonNegative = z.number().finite().nonnegative();

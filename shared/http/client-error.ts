@@ -38,7 +38,7 @@ export function clientErrorFor(code: string | undefined): AppError {
 }
 
 /** The whole raw HTTP answer for a parser failure: JSON body, then the connection closes. */
-export function clientErrorResponse(code: string | undefined): string {
+function clientErrorResponse(code: string | undefined): string {
   const error = clientErrorFor(code);
   const body = JSON.stringify(errorBody(error));
   return [

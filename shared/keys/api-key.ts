@@ -26,7 +26,7 @@ export interface GeneratedApiKey {
   secret: string;
 }
 
-export const PREFIX_LENGTH = 12;
+const PREFIX_LENGTH = 12;
 export const SECRET_LENGTH = 40;
 const MIN_SECRET_LENGTH = 32;
 // Secrets above this length are refused before hashing: a cheap bound on work an attacker can cause.

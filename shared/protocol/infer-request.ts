@@ -7,14 +7,12 @@ import { z } from 'zod';
  * extension fields survive a parse-and-forward.
  */
 
-export const parametersSchema = z.record(z.string(), z.unknown());
-
-export const inferInputParametersSchema = z.looseObject({
+const inferInputParametersSchema = z.looseObject({
   /** Binary tensor data extension: this input's data is that many bytes after the JSON header. */
   binary_data_size: z.number().int().nonnegative().optional(),
 });
 
-export const inferRequestInputSchema = z.looseObject({
+const inferRequestInputSchema = z.looseObject({
   name: z.string().min(1),
   shape: z.array(z.number().int().nonnegative()),
   /** A protocol datatype string (BOOL, UINT8…, FP32, BYTES); unknown ones and BF16 are rejected by the origin. */
@@ -32,7 +30,7 @@ export const inferRequestInputSchema = z.looseObject({
     .optional(),
 });
 
-export const inferRequestOutputSchema = z.looseObject({
+const inferRequestOutputSchema = z.looseObject({
   name: z.string().min(1),
   parameters: z
     .looseObject({
@@ -55,6 +53,4 @@ export const inferRequestSchema = z.looseObject({
   outputs: z.array(inferRequestOutputSchema).optional(),
 });
 
-export type InferRequestInputJson = z.infer<typeof inferRequestInputSchema>;
-export type InferRequestOutputJson = z.infer<typeof inferRequestOutputSchema>;
 export type InferRequestJson = z.infer<typeof inferRequestSchema>;

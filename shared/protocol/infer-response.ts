@@ -7,7 +7,7 @@ import { DATATYPES } from './datatypes.ts';
  * data. JSON data is flat row-major; NaN/±Infinity are null; INT64/UINT64 beyond ±(2^53-1) are decimal strings.
  */
 
-export const inferResponseOutputSchema = z.looseObject({
+const inferResponseOutputSchema = z.looseObject({
   name: z.string(),
   datatype: z.enum(DATATYPES),
   shape: z.array(z.number().int().nonnegative()),
@@ -29,7 +29,3 @@ export const errorResponseSchema = z.looseObject({
   code: z.string().optional(),
   requestId: z.string().optional(),
 });
-
-export type InferResponseOutputJson = z.infer<typeof inferResponseOutputSchema>;
-export type InferResponseJson = z.infer<typeof inferResponseSchema>;
-export type ErrorResponseJson = z.infer<typeof errorResponseSchema>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DATATYPES } from './datatypes.ts';
 
 /** A tensor in model metadata: -1 is a dynamic dimension (a leading -1 is the batch dim of a batching model). */
-export const tensorMetadataSchema = z.object({
+const tensorMetadataSchema = z.object({
   name: z.string(),
   datatype: z.enum(DATATYPES),
   shape: z.array(z.number().int().min(-1)),
@@ -23,7 +23,3 @@ export const serverMetadataSchema = z.object({
   version: z.string(),
   extensions: z.array(z.string()),
 });
-
-export type TensorMetadata = z.infer<typeof tensorMetadataSchema>;
-export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
-export type ServerMetadata = z.infer<typeof serverMetadataSchema>;

@@ -41,7 +41,7 @@ export function canonicalString(req: CanonicalRequest): string {
 
 const encoder = new TextEncoder();
 
-export function toBytes(body: Uint8Array | string | null | undefined): Uint8Array<ArrayBuffer> {
+function toBytes(body: Uint8Array | string | null | undefined): Uint8Array<ArrayBuffer> {
   if (body === null || body === undefined) return new Uint8Array(0);
   if (typeof body === 'string') return encoder.encode(body);
   return asArrayBufferView(body);

@@ -17,11 +17,9 @@ export type VerifyFailureReason =
   | 'bad-signature'
   | 'body-mismatch';
 
-export type VerifyResult =
-  | { ok: true; keyId: string }
-  | { ok: false; reason: VerifyFailureReason; message: string };
+type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: VerifyFailureReason; message: string };
 
-export interface HeaderReader {
+interface HeaderReader {
   get(name: string): string | null;
 }
 

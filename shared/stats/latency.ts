@@ -33,14 +33,14 @@ export class LatencyRecorder {
 }
 
 /** Nearest-rank percentile of an ascending-sorted array; 0 for an empty one. */
-export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.ceil((p / 100) * sorted.length);
   const idx = Math.min(sorted.length - 1, Math.max(0, rank - 1));
   return sorted[idx]!;
 }
 
-export function summarize(samples: ArrayLike<number>): LatencySummary {
+function summarize(samples: ArrayLike<number>): LatencySummary {
   const sorted = Float64Array.from(samples).sort();
   const n = sorted.length;
   let sum = 0;

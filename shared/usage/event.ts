@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Approximate cap on the usage stream's length the producer asks for (`XADD … MAXLEN ~ 1000000`). */
 export const USAGE_STREAM_MAXLEN = 1_000_000;
 
-export const CACHE_RESULTS = ['HIT-EDGE', 'HIT-REDIS', 'MISS', 'BYPASS', 'NONE'] as const;
+const CACHE_RESULTS = ['HIT-EDGE', 'HIT-REDIS', 'MISS', 'BYPASS', 'NONE'] as const;
 
 /**
  * One usage event per request. `id` is the idempotency key: the drain writes with ON CONFLICT DO NOTHING on

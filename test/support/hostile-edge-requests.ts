@@ -38,7 +38,7 @@ export function crossesTenant(sent: Sent, keys: EdgeCredentials): boolean {
 }
 
 /** A valid single-item inference body for the stub origin's models. */
-export const VALID_INFER_BODY = JSON.stringify({
+const VALID_INFER_BODY = JSON.stringify({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }],
 });
 

@@ -12,7 +12,7 @@ import type { FakeCloud } from './provider-fakes/fake-cloud.ts';
  * mapping as a host boots, error mapping, and idempotent launch under retry (including a retry after a
  * launch whose answer never came). Run once per adapter+fake pair.
  */
-export interface StartedProvider {
+interface StartedProvider {
   adapter: ProviderAdapter;
   cloud: FakeCloud;
   close(): Promise<void>;

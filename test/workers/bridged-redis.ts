@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from '@upstash/redis';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * The edge-routing suites use their own logical database: the fleet registry's keys (`aiserve:origins`) are
  * fixed names, and other suites running in parallel must never see these tests' origins.
  */
-export const EDGE_ROUTING_TEST_DB = 13;
+const EDGE_ROUTING_TEST_DB = 13;
 
 function withDatabase(url: string, db: number): string {
   const u = new URL(url);

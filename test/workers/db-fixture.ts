@@ -8,7 +8,7 @@ import { type BuiltEdge, buildEdge } from '../../workers/build.ts';
 import { readEdgeSettings } from '../../workers/config.ts';
 import { inferBody } from './edge-fixture.ts';
 
-export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
+const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 
 export interface DbEdge {
   edge: BuiltEdge;

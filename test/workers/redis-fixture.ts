@@ -7,7 +7,7 @@ import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstas
  * The edge's tests use their own Redis logical database so the usage stream they write (`aiserve:usage`, a
  * fixed name) never mixes with other suites' streams; every key they create is deleted afterwards.
  */
-export const EDGE_TEST_REDIS_URL = `${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/11`;
+const EDGE_TEST_REDIS_URL = `${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/11`;
 
 export interface RedisFixture {
   bridge: UpstashBridge;

@@ -9,7 +9,7 @@ interface WorkersCacheStorage {
 }
 
 /** The Cache API's default cache when the runtime has one (workerd), else null. */
-export function workersEdgeCache(): EdgeCache | null {
+function workersEdgeCache(): EdgeCache | null {
   const storage = (globalThis as { caches?: unknown }).caches as WorkersCacheStorage | undefined;
   if (!storage || typeof storage !== 'object' || !('default' in storage)) return null;
   const cache = storage.default;

@@ -33,7 +33,7 @@ export interface SavedBreakers {
   breakers: Record<string, unknown>;
 }
 
-export function createProviders(config: ControlConfig, fetch?: FetchLike): FailoverProvider[] {
+function createProviders(config: ControlConfig, fetch?: FetchLike): FailoverProvider[] {
   const timeoutMs = config.CONTROL_PROVIDER_TIMEOUT_MS;
   const build: Record<ProviderName, () => FailoverProvider> = {
     'vast-ai': () => ({
@@ -76,7 +76,7 @@ export async function loadSavedBreakers(redis: ControlRedis): Promise<SavedBreak
   return (await redis.get<SavedBreakers>(BREAKERS_KEY)) ?? null;
 }
 
-export function createControlFailover(services: ControlServices, saved: SavedBreakers | null): Failover {
+function createControlFailover(services: ControlServices, saved: SavedBreakers | null): Failover {
   const c = services.config;
   return createFailover({
     providers: createProviders(c, services.fetch),
@@ -89,7 +89,7 @@ export function createControlFailover(services: ControlServices, saved: SavedBre
 }
 
 /** The environment every launched host's origin starts with (ORIGIN_ID and ORIGIN_INSTANCE_ID are added per host). */
-export function hostEnvironment(config: ControlConfig): Record<string, string> {
+function hostEnvironment(config: ControlConfig): Record<string, string> {
   const registryUrl = config.HOST_REGISTRY_REST_URL ?? config.UPSTASH_REDIS_REST_URL;
   const registryToken = config.HOST_REGISTRY_REST_TOKEN ?? config.UPSTASH_REDIS_REST_TOKEN;
   const env: Record<string, string> = {

@@ -2,7 +2,7 @@
  * JSON-line logger for the edge. Runtime-neutral (console only): pino needs Node streams, and Workers Logs
  * ingest `console.log` of one JSON object per line. Secrets never reach it: callers log key prefixes, never keys.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 

@@ -2,7 +2,7 @@
  * Per-isolate counters (Workers have no shared process to scrape). Exposed to operators at
  * `GET /admin/v1/metrics` and logged; names follow Prometheus conventions so a scraper can be added later.
  */
-export type CounterName =
+type CounterName =
   | 'edge_requests_total'
   | 'edge_auth_cache_hits_memory_total'
   | 'edge_auth_cache_hits_redis_total'

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env.ts';
 const liveSchema = z.object({ live: z.boolean() }).openapi('EdgeLive');
 const readySchema = z.object({ ready: z.boolean() }).openapi('EdgeReady');
 
-export const healthLiveRoute = createRoute({
+const healthLiveRoute = createRoute({
   method: 'get',
   path: '/v2/health/live',
   tags: ['health'],
@@ -12,7 +12,7 @@ export const healthLiveRoute = createRoute({
   responses: { 200: { description: 'live', content: { 'application/json': { schema: liveSchema } } } },
 });
 
-export const healthReadyRoute = createRoute({
+const healthReadyRoute = createRoute({
   method: 'get',
   path: '/v2/health/ready',
   tags: ['health'],

@@ -79,7 +79,7 @@ const body = {
   },
 };
 
-export const inferRoute = createRoute({
+const inferRoute = createRoute({
   method: 'post',
   path: '/v2/models/{model}/infer',
   tags: ['inference'],
@@ -88,7 +88,7 @@ export const inferRoute = createRoute({
   responses,
 });
 
-export const inferVersionRoute = createRoute({
+const inferVersionRoute = createRoute({
   method: 'post',
   path: '/v2/models/{model}/versions/{version}/infer',
   tags: ['inference'],
@@ -96,8 +96,6 @@ export const inferVersionRoute = createRoute({
   request: { params: modelVersionParams, headers: cacheHeaders, body },
   responses,
 });
-
-export type InferResponse = z.infer<typeof inferResponseSchema>;
 
 function cacheRequestOf(c: Context<AppEnv>, inference: ParsedInference): CacheRequest {
   return {
@@ -127,7 +125,7 @@ export function startCacheLookup(
  * origin call per key in this isolate (coalesced), the answer passed through with `X-Cache`, and a 200
  * stored per the model's policy in the background. Errors propagate as AppErrors and are never cached.
  */
-export async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<Response> {
+async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<Response> {
   const inference = c.get('inference');
   if (!inference) throw new AppError('INVALID_REQUEST', 'the request has no inference body');
   const lookup = await (c.get('cacheLookup') ?? startCacheLookup(c, routing.cache));

@@ -25,7 +25,7 @@ const responses = {
   503: { description: 'No healthy origin', content: { 'application/json': { schema: errorResponseSchema } } },
 };
 
-export const modelMetadataRoute = createRoute({
+const modelMetadataRoute = createRoute({
   method: 'get',
   path: '/v2/models/{model}',
   tags: ['models'],
@@ -34,7 +34,7 @@ export const modelMetadataRoute = createRoute({
   responses,
 });
 
-export const modelVersionMetadataRoute = createRoute({
+const modelVersionMetadataRoute = createRoute({
   method: 'get',
   path: '/v2/models/{model}/versions/{version}',
   tags: ['models'],

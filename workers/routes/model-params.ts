@@ -1,14 +1,14 @@
 import { z } from '@hono/zod-openapi';
 
 /** `{model}` in the inference, metadata and readiness paths. */
-export const modelName = z
+const modelName = z
   .string()
   .min(1)
   .max(256)
   .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr-cls' });
 
 /** `{version}` in the same paths' `/versions/{version}` forms. */
-export const modelVersion = z
+const modelVersion = z
   .string()
   .min(1)
   .max(64)

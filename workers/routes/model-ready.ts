@@ -34,7 +34,7 @@ const responses = {
   },
 };
 
-export const modelReadyRoute = createRoute({
+const modelReadyRoute = createRoute({
   method: 'get',
   path: '/v2/models/{model}/ready',
   tags: ['models'],
@@ -43,7 +43,7 @@ export const modelReadyRoute = createRoute({
   responses,
 });
 
-export const modelVersionReadyRoute = createRoute({
+const modelVersionReadyRoute = createRoute({
   method: 'get',
   path: '/v2/models/{model}/versions/{version}/ready',
   tags: ['models'],

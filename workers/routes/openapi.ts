@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { AppEnv } from '../env.ts';
 
-export const OPENAPI_INFO = {
+const OPENAPI_INFO = {
   title: 'AIServe edge API',
   version: '1.0.0',
   description:

@@ -9,7 +9,7 @@ import { pickOrigin } from './picker.ts';
 import { type AttemptOutcome, planRetry, type RetryPolicy } from './retry.ts';
 
 /** Request headers the origin needs; everything else from the client stays at the edge. */
-export const FORWARDED_REQUEST_HEADERS = [
+const FORWARDED_REQUEST_HEADERS = [
   'content-type',
   'inference-header-content-length',
   'traceparent',
@@ -63,7 +63,7 @@ export interface OriginResponse {
   attempts: number;
 }
 
-export interface AttemptEvent {
+interface AttemptEvent {
   originId: string;
   attempt: number;
   outcome: AttemptOutcome;
@@ -89,7 +89,7 @@ export interface OriginClientOptions {
 }
 
 /** Default for `maxResponseBytes`: the edge's own request body limit. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 const FAILURE_WORDS = {
   transport: 'connection failed',

@@ -9,7 +9,7 @@ export interface OriginSource {
 }
 
 /** Capacity assumed for a statically configured origin (it publishes no load; the picker adds local load). */
-export const STATIC_ORIGIN_CAPACITY = 64;
+const STATIC_ORIGIN_CAPACITY = 64;
 
 /**
  * Parses a static origin list: comma-separated `id=url[@region]` or bare `url[@region]` entries (the id of a

@@ -10,7 +10,7 @@ import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
  * proxy), in the URL shape of Neon's local proxy: `ws://<proxy>/v1?address=<host>:<port>`. Global because
  * neonConfig is.
  */
-export function configureNeonProxy(proxy: string): void {
+function configureNeonProxy(proxy: string): void {
   neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineConnect = false;

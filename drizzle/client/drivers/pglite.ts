@@ -7,7 +7,7 @@ import { timeQueries } from '../slow-query.ts';
 import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
 
 /** `pglite://<dir>` → the directory; `memory://` → undefined (in-memory, gone on close). */
-export function pgliteDataDir(url: string): string | undefined {
+function pgliteDataDir(url: string): string | undefined {
   if (url === 'memory://') return undefined;
   const dir = url.slice('pglite://'.length);
   return dir || '.data/pglite';

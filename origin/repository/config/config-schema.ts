@@ -105,5 +105,3 @@ export const modelConfigSchema = z.strictObject({
   model_warmup: z.array(warmupSchema).optional(),
   parameters: z.record(z.string(), z.strictObject({ string_value: z.string() })).optional(),
 });
-
-export type RawModelConfig = z.infer<typeof modelConfigSchema>;

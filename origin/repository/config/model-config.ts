@@ -26,7 +26,7 @@ export interface ConfigTensor {
   dims: number[];
 }
 
-export interface DynamicBatchingSettings {
+interface DynamicBatchingSettings {
   preferredBatchSizes: number[];
   maxQueueDelayMicros: number;
   maxQueueSize: number;
@@ -43,7 +43,7 @@ export interface InstanceGroup {
   gpus: number[] | undefined;
 }
 
-export interface WarmupInput {
+interface WarmupInput {
   datatype: Datatype;
   /** Without the batch dimension when the model batches. */
   dims: number[];

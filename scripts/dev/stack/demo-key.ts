@@ -4,7 +4,7 @@ import { createKey, findKeyForAuth } from '../../../drizzle/queries/keys.ts';
 import { ensureTenant } from '../../../drizzle/queries/tenants.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
 
-export const DEMO_TENANT = 'demo';
+const DEMO_TENANT = 'demo';
 
 /** True when `key` is still a usable key in this database (it survives restarts but not a wiped database). */
 async function stillValid(db: Database, key: string, now: number): Promise<boolean> {

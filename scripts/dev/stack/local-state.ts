@@ -22,7 +22,7 @@ export interface LocalState {
   pids?: Record<string, number>;
 }
 
-export const localStatePath = (stateDir: string) => join(stateDir, 'local.json');
+const localStatePath = (stateDir: string) => join(stateDir, 'local.json');
 
 /** The previous run's state (its demo key is reused), or an empty state when there is none or it is unreadable. */
 export async function readLocalState(stateDir: string): Promise<LocalState> {

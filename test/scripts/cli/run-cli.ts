@@ -10,7 +10,7 @@ export interface CliRun {
 }
 
 /** The environment a spawned command sees: the parent's, minus anything that would point it elsewhere. */
-export function cleanEnv(extra: Record<string, string>): Record<string, string> {
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k.startsWith('DATABASE_') || k.startsWith('UPSTASH_') || k === 'NEON_WS_PROXY')

@@ -14,7 +14,7 @@ export type Behaviour =
   /** Answers like `ok`, but only once `until` resolves. */
   | { kind: 'gate'; until: Promise<void> };
 
-export interface SeenRequest {
+interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];

@@ -5,7 +5,6 @@ import { type ScaleEvent, scaleDownLimit, scaleUpLimit } from './scale-limits.ts
 
 export type { InstanceView } from './drain-picker.ts';
 export type { LoadSample } from './load-window.ts';
-export type { ScaleEvent } from './scale-limits.ts';
 
 /** A provider as placement sees it now. */
 export interface ProviderView {

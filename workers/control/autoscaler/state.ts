@@ -26,7 +26,7 @@ function originLoad(o: FleetSnapshot['origins'][number]): number {
 }
 
 /** The policy's view of the fleet: managed instances, plus hosts that registered without one (static). */
-export function autoscalerInstances(snapshot: FleetSnapshot): InstanceView[] {
+function autoscalerInstances(snapshot: FleetSnapshot): InstanceView[] {
   const managed = snapshot.instances.map(
     (i): InstanceView => ({
       id: i.id,

@@ -48,7 +48,7 @@ function halfOpenOnClock(now: () => number, ms: number): IBackoffFactory<IHalfOp
  * Only failures that say the provider is unwell count: no capacity, quota, auth and bad requests are answers
  * from a healthy API and must not open the breaker (they fail over without it).
  */
-export function countsAgainstProvider(err: unknown): boolean {
+function countsAgainstProvider(err: unknown): boolean {
   return !isProviderError(err) || err.kind === 'transient';
 }
 

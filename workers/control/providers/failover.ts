@@ -46,7 +46,7 @@ export interface FailoverOptions {
   initialBreakers?: Record<string, unknown>;
 }
 
-export type SkipReason = 'unsupported_gpu_type' | 'breaker_open' | ProviderErrorKind | 'error';
+type SkipReason = 'unsupported_gpu_type' | 'breaker_open' | ProviderErrorKind | 'error';
 
 export interface ProviderAttempt {
   provider: string;
@@ -57,7 +57,7 @@ export interface ProviderAttempt {
   calls: number;
 }
 
-export interface LaunchOutcome {
+interface LaunchOutcome {
   provider: string;
   instance: ProviderInstance;
   attempts: ProviderAttempt[];

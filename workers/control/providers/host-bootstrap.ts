@@ -4,13 +4,13 @@
  * host an operator manages. Values are single-quoted so secrets with shell metacharacters survive intact.
  */
 
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function assertEnvNames(env: Record<string, string>): void {
+function assertEnvNames(env: Record<string, string>): void {
   for (const name of Object.keys(env)) {
     if (!ENV_NAME.test(name)) throw new Error(`environment variable name "${name}" is not a shell name`);
   }

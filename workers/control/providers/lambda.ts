@@ -30,8 +30,8 @@ export interface LambdaAdapterOptions {
   now?: () => number;
 }
 
-export const LAMBDA_PROVIDER = 'lambda';
-export const LAMBDA_BASE_URL = 'https://cloud.lambdalabs.com/api/v1';
+const LAMBDA_PROVIDER = 'lambda';
+const LAMBDA_BASE_URL = 'https://cloud.lambdalabs.com/api/v1';
 
 const STATES: Record<string, InstanceStatus> = {
   booting: 'booting',

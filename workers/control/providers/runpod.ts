@@ -32,8 +32,8 @@ export interface RunPodAdapterOptions {
   now?: () => number;
 }
 
-export const RUNPOD_PROVIDER = 'runpod';
-export const RUNPOD_BASE_URL = 'https://rest.runpod.io/v1';
+const RUNPOD_PROVIDER = 'runpod';
+const RUNPOD_BASE_URL = 'https://rest.runpod.io/v1';
 
 interface RunPodPod {
   id: string;

@@ -111,7 +111,7 @@ export function isRetryableKind(kind: ProviderErrorKind): boolean {
 }
 
 /** Prefix of the label/name every adapter gives the instances it launches, followed by the client token. */
-export const INSTANCE_LABEL_PREFIX = 'aiserve-';
+const INSTANCE_LABEL_PREFIX = 'aiserve-';
 
 export function labelFor(clientToken: string): string {
   return `${INSTANCE_LABEL_PREFIX}${clientToken}`;

@@ -28,8 +28,8 @@ export interface VastAiAdapterOptions {
   offersPerLaunch?: number;
 }
 
-export const VAST_PROVIDER = 'vast-ai';
-export const VAST_BASE_URL = 'https://console.vast.ai/api/v0';
+const VAST_PROVIDER = 'vast-ai';
+const VAST_BASE_URL = 'https://console.vast.ai/api/v0';
 
 /** Vast's `actual_status` (container state) onto ours; `null` means still provisioning. */
 function mapStatus(actual: string | null | undefined, intended: string | null | undefined): InstanceStatus {

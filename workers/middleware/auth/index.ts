@@ -60,7 +60,7 @@ function modelFromPath(path: string): string | null {
   }
 }
 
-export function authContextOf(record: AuthKeyRecord): AuthContext {
+function authContextOf(record: AuthKeyRecord): AuthContext {
   return {
     keyId: record.keyId,
     tenantId: record.tenantId,
@@ -74,7 +74,7 @@ export function authContextOf(record: AuthKeyRecord): AuthContext {
 }
 
 /** Why a stored key cannot be used now, or null when it can. Expiry is checked per request, not cached. */
-export function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | null {
+function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | null {
   if (record.revokedAt !== null) return new AppError('UNAUTHENTICATED', 'API key has been revoked');
   if (record.expiresAt !== null) {
     const expires = Date.parse(record.expiresAt);

@@ -11,7 +11,7 @@ export interface SecurityHeadersOptions {
  * The API reference page loads Scalar's script from its CDN and runs an inline bootstrap; everything else the
  * edge serves as HTML is held to `default-src 'none'`.
  */
-export const DOCS_CSP =
+const DOCS_CSP =
   "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; " +
   "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; " +
   "font-src 'self' data: https://fonts.gstatic.com https://cdn.jsdelivr.net; img-src 'self' data: https:; " +

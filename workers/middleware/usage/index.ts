@@ -32,7 +32,7 @@ function routeOf(c: Context): string {
   return route.slice(0, 256);
 }
 
-export function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
+function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
   const auth = c.get('auth');
   if (!auth?.tenantId) return null;
   const inference = c.get('inference');

@@ -22,7 +22,7 @@ export function requireOperator(c: AppContext): AuthContext {
 }
 
 /** Who did it, for the audit log: the operator, or the admin key by its public prefix. */
-export function actorOf(auth: AuthContext): string {
+function actorOf(auth: AuthContext): string {
   return auth.operator ? 'operator' : `key:${auth.prefix}`;
 }
 

@@ -19,7 +19,7 @@ const originSchema = z
   .passthrough()
   .openapi('FleetOrigin');
 
-export const fleetStatusRoute = createRoute({
+const fleetStatusRoute = createRoute({
   method: 'get',
   path: '/admin/v1/fleet',
   tags: ['admin: fleet'],

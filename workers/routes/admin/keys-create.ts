@@ -30,7 +30,7 @@ const createdSchema = z
   })
   .openapi('CreatedKey');
 
-export const keysCreateRoute = createRoute({
+const keysCreateRoute = createRoute({
   method: 'post',
   path: '/admin/v1/tenants/{tenant}/keys',
   tags: ['admin: keys'],

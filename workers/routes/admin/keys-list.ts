@@ -11,7 +11,7 @@ const querySchema = z.object({
     .openapi({ param: { name: 'includeRevoked', in: 'query' }, description: 'also list revoked keys' }),
 });
 
-export const keysListRoute = createRoute({
+const keysListRoute = createRoute({
   method: 'get',
   path: '/admin/v1/tenants/{tenant}/keys',
   tags: ['admin: keys'],

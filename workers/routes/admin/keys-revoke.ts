@@ -5,7 +5,7 @@ import type { AppEnv } from '../../env.ts';
 import { audit, authOf, resolveTenant, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, errorSchema, keyParam, keySummarySchema } from './schemas.ts';
 
-export const keysRevokeRoute = createRoute({
+const keysRevokeRoute = createRoute({
   method: 'post',
   path: '/admin/v1/tenants/{tenant}/keys/{key}/revoke',
   tags: ['admin: keys'],

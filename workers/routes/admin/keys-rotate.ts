@@ -18,7 +18,7 @@ const bodySchema = z
   .strict()
   .openapi('RotateKey');
 
-export const keysRotateRoute = createRoute({
+const keysRotateRoute = createRoute({
   method: 'post',
   path: '/admin/v1/tenants/{tenant}/keys/{key}/rotate',
   tags: ['admin: keys'],

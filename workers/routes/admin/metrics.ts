@@ -3,7 +3,7 @@ import type { AppEnv } from '../../env.ts';
 import { requireOperator } from './access.ts';
 import { adminErrors, bearerSecurity } from './schemas.ts';
 
-export const metricsRoute = createRoute({
+const metricsRoute = createRoute({
   method: 'get',
   path: '/admin/v1/metrics',
   tags: ['admin: fleet'],

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../env.ts';
 import { authOf, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, modelSettingsSchema } from './schemas.ts';
 
-export const modelsListRoute = createRoute({
+const modelsListRoute = createRoute({
   method: 'get',
   path: '/admin/v1/models',
   tags: ['admin: models'],

@@ -24,7 +24,7 @@ const bodySchema = z
   .refine((b) => Object.keys(b).length > 0, 'give at least one setting to change')
   .openapi('ModelSettingsPatch');
 
-export const modelsUpdateRoute = createRoute({
+const modelsUpdateRoute = createRoute({
   method: 'patch',
   path: '/admin/v1/models/{name}',
   tags: ['admin: models'],

@@ -14,7 +14,7 @@ const bodySchema = z
   .strict()
   .openapi('CreateTenant');
 
-export const tenantsCreateRoute = createRoute({
+const tenantsCreateRoute = createRoute({
   method: 'post',
   path: '/admin/v1/tenants',
   tags: ['admin: tenants'],

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../env.ts';
 import { authOf, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, tenantJson, tenantSchema } from './schemas.ts';
 
-export const tenantsListRoute = createRoute({
+const tenantsListRoute = createRoute({
   method: 'get',
   path: '/admin/v1/tenants',
   tags: ['admin: tenants'],

@@ -62,7 +62,7 @@ const usageSchema = z
   })
   .openapi('UsagePage');
 
-export const usageListRoute = createRoute({
+const usageListRoute = createRoute({
   method: 'get',
   path: '/admin/v1/tenants/{tenant}/usage',
   tags: ['admin: usage'],

@@ -5,7 +5,7 @@ import type { LimitRequest, LimitResult, RateLimiter } from './rate-limiter.ts';
 import { refillIntervalMs } from './rate-limiter.ts';
 
 /** Thrown when Redis did not answer (error or timeout); the rate-limit middleware decides open or closed. */
-export class LimiterUnavailableError extends Error {
+class LimiterUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LimiterUnavailableError';

@@ -32,7 +32,7 @@ export interface MetadataCacheOptions {
 }
 
 /** `"<first 32 hex of sha256(body)>"`. */
-export function etagOf(body: Uint8Array): string {
+function etagOf(body: Uint8Array): string {
   return `"${sha256HexSync(body).slice(0, 32)}"`;
 }
 

@@ -3,7 +3,7 @@ import type { ResponseCache, StoredResponse } from './stored-response.ts';
 import { fromResponse } from './stored-response.ts';
 
 /** Synthetic host of cache entries: never resolvable, so an entry can never be mistaken for a real URL. */
-export const EDGE_CACHE_BASE_URL = 'https://cache.aiserve.internal/';
+const EDGE_CACHE_BASE_URL = 'https://cache.aiserve.internal/';
 
 const STORED_AT = 'x-aiserve-stored-at';
 

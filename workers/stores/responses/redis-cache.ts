@@ -66,7 +66,7 @@ function base64ToBytes(text: string): Uint8Array {
  */
 const TEXT_PREFIX = 'aiserve-response:1:';
 
-export function encodeStoredResponse(value: StoredResponse): string {
+function encodeStoredResponse(value: StoredResponse): string {
   return (
     TEXT_PREFIX +
     JSON.stringify({ s: value.status, h: value.headers, t: value.storedAt, b: bytesToBase64(value.body) })
@@ -74,7 +74,7 @@ export function encodeStoredResponse(value: StoredResponse): string {
 }
 
 /** Null for anything that is not an entry this module wrote (a foreign or corrupt value is a miss). */
-export function decodeStoredResponse(text: unknown): StoredResponse | null {
+function decodeStoredResponse(text: unknown): StoredResponse | null {
   if (typeof text !== 'string' || !text.startsWith(TEXT_PREFIX)) return null;
   try {
     const raw = JSON.parse(text.slice(TEXT_PREFIX.length)) as {

@@ -22,7 +22,7 @@ import { openMigrated } from '../../../support/test-database.ts';
  * Redis logical database of its own (the registry keys are fixed names, so a separate keyspace is what keeps
  * other test files' origins out of these fleets), and the Vast.ai and RunPod fakes.
  */
-export const REDIS_BASE = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const REDIS_BASE = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 export interface ReconcileFixture {
   db: DatabaseHandle;
@@ -46,7 +46,7 @@ export interface ReconcileFixture {
   close(): Promise<void>;
 }
 
-export const noop = (): ScaleDecision => ({ desired: 0, add: 0, drain: [], panic: false, reason: 'hold' });
+const noop = (): ScaleDecision => ({ desired: 0, add: 0, drain: [], panic: false, reason: 'hold' });
 
 export async function startReconcileFixture(redisDb: number): Promise<ReconcileFixture> {
   const opened = await openMigrated('postgres');
