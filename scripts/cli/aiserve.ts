@@ -1,6 +1,6 @@
 /**
  * `npm run cli -- <group> <command> [arguments] [--json] [--help]`: tenants, keys, models, and the groups
- * other areas register in commands/index.ts. Exit codes are listed in scripts/cli/errors.ts and the README.
+ * other areas register in commands/index.ts. Exit codes are listed in scripts/cli/errors.ts and docs/reference/cli.md.
  */
 import { commandGroups } from './commands/index.ts';
 import { runCli } from './run.ts';

@@ -6,7 +6,7 @@ import { createDatabase, type DatabaseHandle } from '../../drizzle/client/client
 import { loadDataConfig } from '../../shared/config/data.ts';
 import type { CliContext } from './types.ts';
 
-/** What `npm start` records about the local stack (see the README's local services section). */
+/** What `npm start` records about the local stack (see docs/guides/local-stack.md). */
 export interface LocalStack {
   databaseUrl?: string;
   redisRestUrl?: string;

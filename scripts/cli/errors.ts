@@ -1,6 +1,6 @@
 import type { AppError } from '../../shared/errors/index.ts';
 
-/** Exit codes, documented in the README (scripts can branch on them). */
+/** Exit codes, documented in docs/reference/cli.md (scripts can branch on them). */
 export const EXIT = {
   OK: 0,
   /** A bug or an unexpected failure. */

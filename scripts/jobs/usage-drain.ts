@@ -1,6 +1,6 @@
 /**
  * The usage drain job: `tsx scripts/jobs/usage-drain.ts [--once]`. Reads REDIS_URL, USAGE_DRAIN_* and the
- * DATABASE_* variables (README, "Usage and audit pipeline"). Runs until SIGTERM/SIGINT, finishing the batch
+ * DATABASE_* variables (docs/reference/configuration.md; docs/guides/operating.md, "The usage drain"). Runs until SIGTERM/SIGINT, finishing the batch
  * in hand; `--once` drains what is there and exits (for a cron schedule). Exit codes: 0 done, 2 bad
  * configuration, 5 Postgres or Redis down during a --once run (nothing acked), 1 anything else.
  */

@@ -2,7 +2,7 @@ import type { Redis } from '@upstash/redis';
 import { describe, expect, it } from 'vitest';
 import { readEdgeSettings } from '../../workers/config.ts';
 import { createServices } from '../../workers/services.ts';
-import { usageEvent } from '../drizzle/pipeline/usage-fixtures.ts';
+import { usageEvent } from '../support/usage-fixtures.ts';
 
 const event = usageEvent();
 

@@ -165,7 +165,7 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
       defaultTimeoutMicros: pick('default_timeout_microseconds'),
       priorityLevels,
       defaultPriorityLevel,
-      // Triton defaults this to false; our contract (and the README) lets a request shorten the default unless a model opts out.
+      // Triton defaults this to false; our contract (docs/guides/your-own-model.md) lets a request shorten the default unless a model opts out.
       allowTimeoutOverride: policy.allow_timeout_override ?? true,
     };
   }

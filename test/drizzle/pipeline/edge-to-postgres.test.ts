@@ -7,7 +7,7 @@ import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import { createRedisUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
 import { createTestDatabase, REDIS_TEST_URL, type TestDatabase } from '../../support/test-database.ts';
-import { pendingCount, usageEvent } from './usage-fixtures.ts';
+import { pendingCount, usageEvent } from '../../support/usage-fixtures.ts';
 
 // The producer half is the edge's own sink, over @upstash/redis and the REST bridge, exactly as deployed; only
 // the stream key is swapped for one of this test's, so parallel suites never share a stream.

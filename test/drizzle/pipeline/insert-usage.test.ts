@@ -6,7 +6,7 @@ import type { Database } from '../../../drizzle/client/types.ts';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
 import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
-import { usageEvent } from './usage-fixtures.ts';
+import { usageEvent } from '../../support/usage-fixtures.ts';
 
 interface Row {
   event_id: string;

@@ -7,7 +7,7 @@ import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { usageReport } from '../../../drizzle/queries/usage.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
-import { usageEvent } from './usage-fixtures.ts';
+import { usageEvent } from '../../support/usage-fixtures.ts';
 
 // The embedded default (`npm start` with no DATABASE_URL): the same SQL must work on PGlite.
 let handle: DatabaseHandle;

@@ -18,7 +18,7 @@ import {
   type TestDatabase,
   uniqueName,
 } from '../../support/test-database.ts';
-import { pendingCount, produce, usageEvent } from './usage-fixtures.ts';
+import { pendingCount, produce, usageEvent } from '../../support/usage-fixtures.ts';
 
 const CHILD = fileURLToPath(new URL('./drain-child.ts', import.meta.url));
 

@@ -4,7 +4,7 @@ import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { decodeUsageCursor, listUsageEvents, usageReport } from '../../../drizzle/queries/usage.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
-import { usageEvent } from '../pipeline/usage-fixtures.ts';
+import { usageEvent } from '../../support/usage-fixtures.ts';
 
 let tdb: TestDatabase;
 const tenantId = randomUUID();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { USAGE_STREAM } from '../../../shared/redis-keys.ts';
 import { usageEventSchema, usageStreamFields } from '../../../shared/usage/event.ts';
-import { usageEvent } from '../../drizzle/pipeline/usage-fixtures.ts';
+import { usageEvent } from '../../support/usage-fixtures.ts';
 
 describe('usage event contract', () => {
   it('streams as [id, <id>] and [e, <json>] and parses back to the same event', () => {

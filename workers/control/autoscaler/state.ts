@@ -15,7 +15,6 @@ import {
  * policy's input, and keeps what the policy must remember between runs (its memory and the load samples of
  * the look-back window) in Redis, since each Cron Trigger may run in a fresh isolate.
  */
-
 interface StoredState {
   memory: AutoscalerMemory;
   samples: LoadSample[];

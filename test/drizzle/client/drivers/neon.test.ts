@@ -14,7 +14,7 @@ import { tenants } from '../../../../drizzle/schema/tenants.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../../../scripts/dev/neon-ws-proxy.ts';
 import { loadDataConfig } from '../../../../shared/config/data.ts';
 import { createEmptyPgDatabase, PG_ADMIN_URL } from '../../../support/test-database.ts';
-import { usageEvent } from '../../pipeline/usage-fixtures.ts';
+import { usageEvent } from '../../../support/usage-fixtures.ts';
 
 describe('Neon driver through the local WebSocket proxy (Node, real PostgreSQL behind it)', () => {
   let empty: Awaited<ReturnType<typeof createEmptyPgDatabase>>;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUsageEvents } from '../../../../drizzle/pipeline/insert-usage.ts';
 import { usageGroup } from '../../../../scripts/cli/commands/usage.ts';
-import { usageEvent } from '../../../drizzle/pipeline/usage-fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../../../support/test-database.ts';
+import { usageEvent } from '../../../support/usage-fixtures.ts';
 import { cli } from './pipeline-cli.ts';
 
 let tdb: TestDatabase;

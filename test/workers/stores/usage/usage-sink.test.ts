@@ -4,7 +4,7 @@ import {
   createBufferedUsageSink,
   createRedisUsageSink,
 } from '../../../../workers/stores/usage/usage-sink.ts';
-import { usageEvent } from '../../../drizzle/pipeline/usage-fixtures.ts';
+import { usageEvent } from '../../../support/usage-fixtures.ts';
 
 /** Event n, with a request id `r<n>` the tests read back. */
 function event(n: number): UsageEvent {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type UsageEvent, usageStreamFields } from '../../../shared/usage/event.ts';
+import { type UsageEvent, usageStreamFields } from '../../shared/usage/event.ts';
 
 export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
   return {
