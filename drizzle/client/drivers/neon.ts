@@ -4,6 +4,7 @@ import type { DataConfig } from '../../../shared/config/data.ts';
 import * as schema from '../../schema/index.ts';
 import { timeQueries } from '../slow-query.ts';
 import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
+import { poolOptions } from './pool-options.ts';
 
 /**
  * Points the Neon driver at a local WebSocket-to-TCP proxy (the local stack's stand-in for Neon's own
@@ -29,16 +30,7 @@ export function connectNeon(
 ): DriverConnection & { pool: Pool } {
   if (config.NEON_WS_PROXY) configureNeonProxy(config.NEON_WS_PROXY);
   if (webSocket) neonConfig.webSocketConstructor = webSocket as typeof neonConfig.webSocketConstructor;
-  const pool = new Pool({
-    connectionString: url,
-    max: config.DATABASE_POOL_MAX,
-    maxLifetimeSeconds: config.DATABASE_MAX_LIFETIME_SECONDS,
-    idleTimeoutMillis: config.DATABASE_IDLE_TIMEOUT_MS,
-    connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
-    ...(config.DATABASE_STATEMENT_TIMEOUT_MS > 0
-      ? { statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS }
-      : {}),
-  });
+  const pool = new Pool(poolOptions(url, config));
   pool.on('error', () => {});
   pool.on('connect', (client: object) => {
     timeQueries(client, 'query', { thresholdMs: config.DATABASE_SLOW_QUERY_MS, label, log });

@@ -4,6 +4,7 @@ import type { DataConfig } from '../../../shared/config/data.ts';
 import * as schema from '../../schema/index.ts';
 import { timeQueries } from '../slow-query.ts';
 import type { Database, DriverConnection, SlowQueryLog } from '../types.ts';
+import { poolOptions } from './pool-options.ts';
 
 /** node-postgres pool (Node: origin, CLI, jobs). */
 export function connectPg(
@@ -12,16 +13,7 @@ export function connectPg(
   label: string,
   log: SlowQueryLog,
 ): DriverConnection & { pool: pg.Pool } {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: config.DATABASE_POOL_MAX,
-    maxLifetimeSeconds: config.DATABASE_MAX_LIFETIME_SECONDS,
-    idleTimeoutMillis: config.DATABASE_IDLE_TIMEOUT_MS,
-    connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
-    ...(config.DATABASE_STATEMENT_TIMEOUT_MS > 0
-      ? { statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS }
-      : {}),
-  });
+  const pool = new pg.Pool(poolOptions(url, config));
   // Idle clients that lose their server (restart, failover) emit 'error' on the pool; without a listener
   // that would crash the process. The next query gets a fresh connection and reports its own error.
   pool.on('error', () => {});

@@ -5,17 +5,9 @@ import { type BatchInfo, type BatchItem, RequestFailure } from '../../../origin/
 import type { EnqueueRequest } from '../../../origin/batching/pending-request.ts';
 import { AppError, type ErrorCode } from '../../../shared/errors/index.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
+import { BASE_BATCHING } from './batching-config.ts';
 
-const BASE: BatchingConfig = {
-  maxBatchSize: 8,
-  preferredBatchSizes: [],
-  maxQueueDelayMicros: 0,
-  maxQueueSize: 0,
-  defaultTimeoutMicros: 0,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  concurrency: 1,
-};
+const BASE = BASE_BATCHING;
 
 interface Call {
   batch: Array<BatchItem<string>>;

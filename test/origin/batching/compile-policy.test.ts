@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type BatchingConfig,
-  type BatchPolicy,
-  compilePolicy,
-} from '../../../origin/batching/compile-policy.ts';
+import type { BatchingConfig } from '../../../origin/batching/compile-policy.ts';
 import { AppError } from '../../../shared/errors/index.ts';
+import { compiledPolicy } from './batching-config.ts';
 
-const BASE: BatchingConfig = {
-  maxBatchSize: 8,
-  preferredBatchSizes: [],
-  maxQueueDelayMicros: 0,
-  maxQueueSize: 0,
-  defaultTimeoutMicros: 0,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  concurrency: 1,
-};
-
-function policy(over: Partial<BatchingConfig> = {}): BatchPolicy {
-  return compilePolicy({ ...BASE, ...over }, 'resnet');
-}
+const policy = compiledPolicy;
 
 describe('compilePolicy', () => {
   it('treats an empty preferred list as [max_batch_size], as Triton normalizes it', () => {

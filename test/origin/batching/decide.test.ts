@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type BatchingConfig,
-  type BatchPolicy,
-  compilePolicy,
-} from '../../../origin/batching/compile-policy.ts';
+import type { BatchPolicy } from '../../../origin/batching/compile-policy.ts';
 import { decide, nextWakeMs, type QueuedView } from '../../../origin/batching/decide.ts';
+import { compiledPolicy } from './batching-config.ts';
 
-const BASE: BatchingConfig = {
-  maxBatchSize: 8,
-  preferredBatchSizes: [],
-  maxQueueDelayMicros: 0,
-  maxQueueSize: 0,
-  defaultTimeoutMicros: 0,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  concurrency: 1,
-};
-
-function policy(over: Partial<BatchingConfig> = {}): BatchPolicy {
-  return compilePolicy({ ...BASE, ...over }, 'resnet');
-}
+const policy = compiledPolicy;
 
 function req(size = 1, enqueuedAt = 0, batchKey = 'k', priority = 1): QueuedView {
   return { batchKey, size, priority, enqueuedAt, deadline: Number.POSITIVE_INFINITY };

@@ -1,31 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type BatchingConfig,
-  type BatchPolicy,
-  compilePolicy,
-} from '../../../origin/batching/compile-policy.ts';
-import {
   checkRequest,
   deadlineOf,
   effectiveTimeoutMicros,
   isExpired,
   priorityLevel,
 } from '../../../origin/batching/request-rules.ts';
+import { compiledPolicy } from './batching-config.ts';
 
-const BASE: BatchingConfig = {
-  maxBatchSize: 8,
-  preferredBatchSizes: [],
-  maxQueueDelayMicros: 0,
-  maxQueueSize: 0,
-  defaultTimeoutMicros: 0,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  concurrency: 1,
-};
-
-function policy(over: Partial<BatchingConfig> = {}): BatchPolicy {
-  return compilePolicy({ ...BASE, ...over }, 'resnet');
-}
+const policy = compiledPolicy;
 
 describe('timeouts and expiry', () => {
   it('lets a request only shorten the default timeout', () => {

@@ -8,17 +8,9 @@ import {
 import { decide, type QueuedView } from '../../../origin/batching/decide.ts';
 import type { BatchInfo, BatchItem } from '../../../origin/batching/execute-batch.ts';
 import { FakeClock, flushPromises } from '../../support/fake-clock.ts';
+import { BASE_BATCHING } from './batching-config.ts';
 
-const BASE: BatchingConfig = {
-  maxBatchSize: 8,
-  preferredBatchSizes: [],
-  maxQueueDelayMicros: 2000,
-  maxQueueSize: 0,
-  defaultTimeoutMicros: 0,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  concurrency: 1,
-};
+const BASE: BatchingConfig = { ...BASE_BATCHING, maxQueueDelayMicros: 2000 };
 
 const policy = (over: Partial<BatchingConfig> = {}): BatchPolicy =>
   compilePolicy({ ...BASE, ...over }, 'cls');
