@@ -5,6 +5,7 @@ import { AppError, type ErrorCode, isAppError, toErrorResponse } from '../shared
 import { allowedMethodsOf } from '../shared/http/allowed-methods.ts';
 import type { Platform } from './adapters/platform.ts';
 import type { AppEnv } from './env.ts';
+import { adminRefusalAudit } from './middleware/admin-audit/index.ts';
 import { auth } from './middleware/auth/index.ts';
 import { presentsHeldKey } from './middleware/auth/presented-key.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
@@ -55,9 +56,9 @@ function validationError(issues: { path: PropertyKey[]; message: string }[], whe
 
 /**
  * The edge app, from the services built whole. Middleware order (ARCHITECTURE.md): context → request id →
- * security headers/CORS → usage (outside auth, so it records every answer to a valid key) → auth-failure limit
- * (per IP, keyed routes) → body limit → auth → infer body → rate limit (which also starts the cache lookup) →
- * routes. Errors from anywhere are rendered once, by `onError`.
+ * security headers/CORS → usage (outside auth, so it records every answer to a valid key) → admin refusal audit
+ * (admin routes: 401/403 to the audit log, sampled) → auth-failure limit (per IP, keyed routes) → body limit →
+ * auth → infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are rendered once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
   const { config, metrics, routing } = services;
@@ -89,6 +90,8 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     now: services.now,
   });
   app.use('/v2/models/*', failures);
+  // Outside the failure limit: the 401s and 403s it lets through are audited (sampled); its 429s are not.
+  app.use('/admin/v1/*', adminRefusalAudit({ database: services.database, metrics, now: services.now }));
   app.use('/admin/v1/*', failures);
   app.use('/v2/*', bodyLimit({ maxBytes: config.MAX_BODY_BYTES }));
   app.use('/admin/*', bodyLimit({ maxBytes: config.ADMIN_MAX_BODY_BYTES }));

@@ -6,10 +6,43 @@ export { AUDIT_GENESIS_HASH } from './audit-hash.ts';
 
 export interface AuditEntry {
   actor: string;
-  /** e.g. key.created, key.revoked, key.rotated, model.updated, instance.started, instance.stopped, fleet.decision */
+  /**
+   * e.g. tenant.created, key.created, key.revoked, key.rotated, model.updated, admin.refused, instance.started,
+   * instance.stopped, fleet.decision
+   */
   action: string;
   target: string;
   details: Record<string, unknown>;
+}
+
+/** The HTTP request an audited change came in with (the admin API); the CLI and jobs have none. */
+export interface AuditRequest {
+  /** The edge's request id (`X-Request-Id`, as echoed to the client). */
+  id: string;
+  /** The client address: `CF-Connecting-IP` on Workers, the TCP peer under Node. */
+  ip: string;
+  userAgent: string | null;
+}
+
+/** Who makes an audited change, and from where: what every audited write takes besides its own input. */
+export interface AuditBy {
+  actor: string;
+  request?: AuditRequest;
+}
+
+/** The entry for `by` doing `action` on `target`; the request, when there is one, is `details.request`. */
+export function auditEntry(
+  by: AuditBy,
+  action: string,
+  target: string,
+  details: Record<string, unknown>,
+): AuditEntry {
+  return {
+    actor: by.actor,
+    action,
+    target,
+    details: by.request ? { ...details, request: by.request } : details,
+  };
 }
 
 export interface AuditRecord extends AuditEntry {
@@ -68,7 +101,12 @@ function toRecord(r: Row): AuditRecord {
  * Appends one row to the hash chain. Inside one transaction: take the chain lock (pg_advisory_xact_lock, so
  * concurrent appends from any process serialise instead of forking the chain), read the head, draw the id
  * and a millisecond timestamp, hash, insert. Pass a transaction to make the audit row part of the caller's
- * own change (it then commits or rolls back with it).
+ * own change (it then commits or rolls back with it): the audited writes in keys.ts, tenants.ts and models.ts do.
+ *
+ * Lock order: inside a caller's transaction, append last, after the change has taken its row locks (a key
+ * rotation's `FOR UPDATE`, say). The chain lock is then always the last lock a transaction takes and is held
+ * only from the append to the commit, so no transaction can hold it while waiting for a row another holds; an
+ * append first would serialise every admin write behind the chain and could deadlock against a rotation.
  */
 export async function appendAudit(db: SqlDatabase, entry: AuditEntry): Promise<AuditRecord> {
   // Round-trip through JSON first: the hash must cover what jsonb will give back, not e.g. undefined members.

@@ -5,6 +5,7 @@ import type { AuthKeyRecord } from '../../shared/keys/auth-record.ts';
 import type { Database } from '../client/types.ts';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import { tenants } from '../schema/tenants.ts';
+import { type AuditBy, appendAudit, auditEntry } from './audit.ts';
 import { isUuid } from './uuid.ts';
 
 /** A key as listed to its owner: never the secret or its hash. */
@@ -128,6 +129,27 @@ export function createKey(db: Database, input: CreateKeyInput): Promise<CreatedK
   return insertKey(db, input);
 }
 
+/**
+ * Creates a key and its `key.created` audit row in one transaction: when the audit append fails, no key exists
+ * (a key whose secret was never shown to anyone must not be left behind).
+ */
+export function createKeyAudited(db: Database, input: CreateKeyInput, by: AuditBy): Promise<CreatedKey> {
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const created = await insertKey(tx, input);
+    await appendAudit(
+      tx,
+      auditEntry(by, 'key.created', `key:${created.record.prefix}`, {
+        tenantId: created.record.tenantId,
+        keyId: created.record.id,
+        scopes: created.record.scopes,
+        expiresAt: created.record.expiresAt,
+      }),
+    );
+    return created;
+  });
+}
+
 export async function listKeys(
   db: Database,
   tenantId: string,
@@ -247,6 +269,67 @@ export async function rotateKey(
     return { key: created.key, newKey: created.record, oldKey: summary(oldUpdated!) };
   });
   if (result) await options.onKeyChanged?.(result.oldKey.prefix);
+  return result;
+}
+
+/**
+ * `revokeKey` and its `key.revoked` audit row in one transaction (none for a key already revoked: nothing
+ * changed). `onKeyChanged` runs after the commit.
+ */
+export async function revokeKeyAudited(
+  db: Database,
+  ref: string,
+  options: { onKeyChanged?: OnKeyChanged; tenantId?: string },
+  by: AuditBy,
+): Promise<{ key: KeySummary; alreadyRevoked: boolean } | null> {
+  const result = await db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const revoked = await revokeKey(tx, ref, options.tenantId ? { tenantId: options.tenantId } : {});
+    if (revoked && !revoked.alreadyRevoked) {
+      await appendAudit(
+        tx,
+        auditEntry(by, 'key.revoked', `key:${revoked.key.prefix}`, {
+          tenantId: revoked.key.tenantId,
+          keyId: revoked.key.id,
+        }),
+      );
+    }
+    return revoked;
+  });
+  if (result) await options.onKeyChanged?.(result.key.prefix);
+  return result;
+}
+
+/**
+ * `rotateKey` and its `key.rotated` audit row in one transaction: when the append fails there is no successor
+ * and the old key keeps its expiry. The rotation's row lock on the old key comes first and the chain lock last
+ * (see appendAudit). `onKeyChanged` runs after the commit.
+ */
+export async function rotateKeyAudited(
+  db: Database,
+  ref: string,
+  options: RotateKeyOptions,
+  by: AuditBy,
+): Promise<{ key: string; newKey: KeySummary; oldKey: KeySummary } | null> {
+  const { onKeyChanged, ...rotate } = options;
+  const result = await db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const rotated = await rotateKey(tx, ref, rotate);
+    if (rotated) {
+      await appendAudit(
+        tx,
+        auditEntry(by, 'key.rotated', `key:${rotated.oldKey.prefix}`, {
+          tenantId: rotated.oldKey.tenantId,
+          oldKeyId: rotated.oldKey.id,
+          newKeyId: rotated.newKey.id,
+          newPrefix: rotated.newKey.prefix,
+          oldExpiresAt: rotated.oldKey.expiresAt,
+        }),
+      );
+    }
+    return rotated;
+  });
+  if (result) await onKeyChanged?.(result.oldKey.prefix);
   return result;
 }
 

@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { AppError } from '../../shared/errors/index.ts';
 import type { Database } from '../client/types.ts';
 import { models } from '../schema/models.ts';
+import { type AuditBy, appendAudit, auditEntry } from './audit.ts';
 
 export interface ModelSettings {
   name: string;
@@ -102,6 +103,27 @@ export async function setModelSettings(
       })
       .returning(columns);
     return { before: before ?? null, after: after! };
+  });
+}
+
+/**
+ * `setModelSettings` and its `model.updated` audit row (before and after) in one transaction: when the append
+ * fails the settings stay as they were.
+ */
+export function setModelSettingsAudited(
+  db: Database,
+  name: string,
+  patch: ModelSettingsPatch,
+  by: AuditBy,
+): Promise<{ before: ModelSettings | null; after: ModelSettings }> {
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const result = await setModelSettings(tx, name, patch);
+    await appendAudit(
+      tx,
+      auditEntry(by, 'model.updated', `model:${name}`, { before: result.before, after: result.after }),
+    );
+    return result;
   });
 }
 

@@ -2,6 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { AppError } from '../../shared/errors/index.ts';
 import type { Database } from '../client/types.ts';
 import { type Tenant, tenants } from '../schema/tenants.ts';
+import { type AuditBy, appendAudit, auditEntry } from './audit.ts';
 import { pgErrorCode, UNIQUE_VIOLATION } from './pg-errors.ts';
 import { isUuid } from './uuid.ts';
 
@@ -62,6 +63,24 @@ export async function createTenant(db: Database, input: CreateTenantInput): Prom
     }
     throw err;
   }
+}
+
+/** Creates a tenant and its `tenant.created` audit row in one transaction (neither without the other). */
+export function createTenantAudited(db: Database, input: CreateTenantInput, by: AuditBy): Promise<Tenant> {
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const tenant = await createTenant(tx, input);
+    await appendAudit(
+      tx,
+      auditEntry(by, 'tenant.created', `tenant:${tenant.id}`, {
+        name: tenant.name,
+        plan: tenant.plan,
+        requestsPerMinute: tenant.requestsPerMinute,
+        burst: tenant.burst,
+      }),
+    );
+    return tenant;
+  });
 }
 
 /** Creates the tenant unless one with that name exists; returns the row either way (idempotent seeding). */

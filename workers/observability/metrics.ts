@@ -16,7 +16,9 @@ type CounterName =
   | 'edge_rate_limit_fail_closed_total'
   | 'edge_usage_events_total'
   | 'edge_usage_failures_total'
-  | 'edge_redis_errors_total';
+  | 'edge_redis_errors_total'
+  | 'edge_admin_refusals_audited_total'
+  | 'edge_admin_refusals_unaudited_total';
 
 export interface EdgeMetrics {
   inc(name: CounterName, by?: number): void;

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { clientAddress } from '../../adapters/client-address.ts';
 import type { AuthContext } from '../auth/index.ts';
 
 /** Limits for requests without a (valid) key, per client address. */
@@ -9,17 +10,6 @@ export interface IpLimits {
 
 export interface Bucket extends IpLimits {
   identifier: string;
-}
-
-/**
- * The client's address: on Workers `CF-Connecting-IP`, which Cloudflare sets; under Node (`npm run
- * edge:node`, where `c.env.incoming` is the Node request) the TCP peer, because there any client could send
- * that header and pick a fresh bucket per request.
- */
-function clientAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  if (incoming) return incoming.socket?.remoteAddress || 'unknown';
-  return c.req.header('cf-connecting-ip')?.trim() || 'unknown';
 }
 
 /** The bucket of a request without a (valid) key: its client address. */

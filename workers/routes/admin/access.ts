@@ -1,10 +1,11 @@
 import type { DatabaseHandle } from '../../../drizzle/client/client.ts';
-import { appendAudit } from '../../../drizzle/queries/audit.ts';
+import type { AuditBy } from '../../../drizzle/queries/audit.ts';
 import { pgDataException } from '../../../drizzle/queries/pg-errors.ts';
 import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import { AppError, isAppError } from '../../../shared/errors/index.ts';
 import type { AppContext } from '../../env.ts';
+import { actorOf, auditRequestOf } from '../../middleware/admin-audit/request.ts';
 import type { AuthContext } from '../../middleware/auth/index.ts';
 
 export function authOf(c: AppContext): AuthContext {
@@ -19,11 +20,6 @@ export function requireOperator(c: AppContext): AuthContext {
   if (!auth.operator)
     throw new AppError('FORBIDDEN', 'this admin operation needs the operator token (ADMIN_TOKEN)');
   return auth;
-}
-
-/** Who did it, for the audit log: the operator, or the admin key by its public prefix. */
-function actorOf(auth: AuthContext): string {
-  return auth.operator ? 'operator' : `key:${auth.prefix}`;
 }
 
 /**
@@ -67,12 +63,11 @@ export async function resolveTenant(c: AppContext, handle: DatabaseHandle, ref: 
   return tenant;
 }
 
-export async function audit(
-  handle: DatabaseHandle,
-  auth: AuthContext,
-  action: string,
-  target: string,
-  details: Record<string, unknown>,
-): Promise<void> {
-  await appendAudit(handle.primary, { actor: actorOf(auth), action, target, details });
+/**
+ * Who makes an admin change and from where (request id, client address, user agent), for the audit row each
+ * write in drizzle/queries commits in the same transaction as the change: when the append fails, the change is
+ * rolled back and the client gets the 503.
+ */
+export function auditBy(c: AppContext, auth: AuthContext): AuditBy {
+  return { actor: actorOf(auth), request: auditRequestOf(c) };
 }

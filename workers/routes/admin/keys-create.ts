@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { createKey } from '../../../drizzle/queries/keys.ts';
+import { createKeyAudited } from '../../../drizzle/queries/keys.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import { audit, authOf, resolveTenant, withDatabase } from './access.ts';
+import { auditBy, authOf, resolveTenant, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, keySummarySchema, tenantParam } from './schemas.ts';
 
 const bodySchema = z
@@ -54,19 +54,18 @@ export function registerKeysCreate(app: OpenAPIHono<AppEnv>): void {
     }
     const created = await withDatabase(c, async (h) => {
       const tenant = await resolveTenant(c, h, c.req.valid('param').tenant);
-      const result = await createKey(h.primary, {
-        tenantId: tenant.id,
-        name: input.name,
-        scopes,
-        env: input.env,
-        expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
-      });
-      await audit(h, auth, 'key.created', `key:${result.record.prefix}`, {
-        tenantId: tenant.id,
-        scopes: result.record.scopes,
-        expiresAt: result.record.expiresAt,
-      });
-      return result;
+      // The key and its audit row commit together: a failed append leaves no key whose secret nobody saw.
+      return createKeyAudited(
+        h.primary,
+        {
+          tenantId: tenant.id,
+          name: input.name,
+          scopes,
+          env: input.env,
+          expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+        },
+        auditBy(c, auth),
+      );
     });
     c.header('cache-control', 'no-store');
     return c.json(created, 201);

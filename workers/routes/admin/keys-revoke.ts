@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { revokeKey } from '../../../drizzle/queries/keys.ts';
+import { revokeKeyAudited } from '../../../drizzle/queries/keys.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import { audit, authOf, resolveTenant, withDatabase } from './access.ts';
+import { auditBy, authOf, resolveTenant, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, errorSchema, keyParam, keySummarySchema } from './schemas.ts';
 
 const keysRevokeRoute = createRoute({
@@ -31,15 +31,15 @@ export function registerKeysRevoke(app: OpenAPIHono<AppEnv>): void {
     const { keys } = c.get('services');
     const result = await withDatabase(c, async (h) => {
       const tenant = await resolveTenant(c, h, tenantRef);
-      // Drops this isolate's copy and the Redis entry, so other edges re-read within their memory TTL.
-      const revoked = await revokeKey(h.primary, key, {
-        tenantId: tenant.id,
-        onKeyChanged: (p) => keys.invalidate(p),
-      });
+      // Revocation and audit row commit together; then this isolate's copy and the Redis entry are dropped,
+      // so other edges re-read within their memory TTL.
+      const revoked = await revokeKeyAudited(
+        h.primary,
+        key,
+        { tenantId: tenant.id, onKeyChanged: (p) => keys.invalidate(p) },
+        auditBy(c, auth),
+      );
       if (!revoked) throw new AppError('NOT_FOUND', `no key "${key}" in tenant "${tenantRef}"`);
-      if (!revoked.alreadyRevoked) {
-        await audit(h, auth, 'key.revoked', `key:${revoked.key.prefix}`, { tenantId: tenant.id });
-      }
       return revoked;
     });
     return c.json(result, 200);

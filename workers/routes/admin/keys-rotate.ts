@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { rotateKey } from '../../../drizzle/queries/keys.ts';
+import { rotateKeyAudited } from '../../../drizzle/queries/keys.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { AppEnv } from '../../env.ts';
-import { audit, authOf, resolveTenant, withDatabase } from './access.ts';
+import { auditBy, authOf, resolveTenant, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, errorSchema, keyParam, keySummarySchema } from './schemas.ts';
 
 const bodySchema = z
@@ -51,17 +51,14 @@ export function registerKeysRotate(app: OpenAPIHono<AppEnv>): void {
     const { keys } = c.get('services');
     const result = await withDatabase(c, async (h) => {
       const tenant = await resolveTenant(c, h, tenantRef);
-      const rotated = await rotateKey(h.primary, key, {
-        overlapSeconds,
-        tenantId: tenant.id,
-        onKeyChanged: (p) => keys.invalidate(p),
-      });
+      // Successor, old key's expiry and audit row commit together (a failed append shows no new key).
+      const rotated = await rotateKeyAudited(
+        h.primary,
+        key,
+        { overlapSeconds, tenantId: tenant.id, onKeyChanged: (p) => keys.invalidate(p) },
+        auditBy(c, auth),
+      );
       if (!rotated) throw new AppError('NOT_FOUND', `no key "${key}" in tenant "${tenantRef}"`);
-      await audit(h, auth, 'key.rotated', `key:${rotated.oldKey.prefix}`, {
-        tenantId: tenant.id,
-        newPrefix: rotated.newKey.prefix,
-        oldExpiresAt: rotated.oldKey.expiresAt,
-      });
       return rotated;
     });
     c.header('cache-control', 'no-store');

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { MAX_CACHE_TTL_SECONDS, setModelSettings } from '../../../drizzle/queries/models.ts';
+import { MAX_CACHE_TTL_SECONDS, setModelSettingsAudited } from '../../../drizzle/queries/models.ts';
 import type { AppEnv } from '../../env.ts';
-import { audit, requireOperator, withDatabase } from './access.ts';
+import { auditBy, requireOperator, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, modelSettingsSchema } from './schemas.ts';
 
 const paramsSchema = z.object({
@@ -48,11 +48,10 @@ export function registerModelsUpdate(app: OpenAPIHono<AppEnv>): void {
     const auth = requireOperator(c);
     const { name } = c.req.valid('param');
     const patch = c.req.valid('json');
-    const after = await withDatabase(c, async (h) => {
-      const result = await setModelSettings(h.primary, name, patch);
-      await audit(h, auth, 'model.updated', `model:${name}`, { before: result.before, after: result.after });
-      return result.after;
-    });
+    // The settings and their audit row (before and after) commit together.
+    const { after } = await withDatabase(c, (h) =>
+      setModelSettingsAudited(h.primary, name, patch, auditBy(c, auth)),
+    );
     // This isolate sees the change at once; others within MODEL_SETTINGS_TTL_MS.
     c.get('services').routing?.settings.invalidate(name);
     return c.json(after, 200);

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { createTenant, PLANS } from '../../../drizzle/queries/tenants.ts';
+import { createTenantAudited, PLANS } from '../../../drizzle/queries/tenants.ts';
 import type { AppEnv } from '../../env.ts';
-import { audit, requireOperator, withDatabase } from './access.ts';
+import { auditBy, requireOperator, withDatabase } from './access.ts';
 import { adminErrors, bearerSecurity, errorSchema, tenantJson, tenantSchema } from './schemas.ts';
 
 const bodySchema = z
@@ -32,19 +32,19 @@ export function registerTenantsCreate(app: OpenAPIHono<AppEnv>): void {
   app.openapi(tenantsCreateRoute, async (c) => {
     const auth = requireOperator(c);
     const input = c.req.valid('json');
-    const tenant = await withDatabase(c, async (h) => {
-      const created = await createTenant(h.primary, {
-        name: input.name,
-        plan: input.plan as (typeof PLANS)[number] | undefined,
-        requestsPerMinute: input.requestsPerMinute,
-        burst: input.burst,
-      });
-      await audit(h, auth, 'tenant.created', `tenant:${created.id}`, {
-        name: created.name,
-        plan: created.plan,
-      });
-      return created;
-    });
+    // The tenant and its audit row commit together.
+    const tenant = await withDatabase(c, (h) =>
+      createTenantAudited(
+        h.primary,
+        {
+          name: input.name,
+          plan: input.plan as (typeof PLANS)[number] | undefined,
+          requestsPerMinute: input.requestsPerMinute,
+          burst: input.burst,
+        },
+        auditBy(c, auth),
+      ),
+    );
     return c.json(tenantJson(tenant), 201);
   });
 }
