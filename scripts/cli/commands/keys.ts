@@ -1,6 +1,10 @@
-import type { Database } from '../../../drizzle/client/types.ts';
-import { appendAudit } from '../../../drizzle/queries/audit.ts';
-import { createKey, type KeySummary, listKeys, revokeKey, rotateKey } from '../../../drizzle/queries/keys.ts';
+import {
+  createKeyAudited,
+  type KeySummary,
+  listKeys,
+  revokeKeyAudited,
+  rotateKeyAudited,
+} from '../../../drizzle/queries/keys.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { authCacheKey } from '../../../shared/redis-keys.ts';
@@ -74,8 +78,6 @@ function keyRow(k: KeySummary) {
 
 const KEY_HEADERS = ['PREFIX', 'ID', 'NAME', 'ENV', 'SCOPES', 'EXPIRES', 'REVOKED', 'LAST USED'];
 
-const tx = (t: unknown) => t as Database;
-
 export const keysGroup: CommandGroup = {
   name: 'keys',
   summary: 'create, list, revoke and rotate API keys',
@@ -97,27 +99,18 @@ export const keysGroup: CommandGroup = {
         const expiresAt = parseExpiry(flags);
         const db = await ctx.db();
         const tenant = await requireTenant(db, String(flags['tenant']));
-        const created = await db.transaction(async (t) => {
-          const c = await createKey(tx(t), {
+        // The key and its audit row commit together (the admin API writes through the same query).
+        const created = await createKeyAudited(
+          db,
+          {
             tenantId: tenant.id,
             name: flags['name'] === undefined ? '' : String(flags['name']),
             ...(scopes ? { scopes } : {}),
             env: (flags['env'] as 'live' | 'test' | undefined) ?? 'live',
             expiresAt,
-          });
-          await appendAudit(tx(t), {
-            actor: ctx.actor,
-            action: 'key.created',
-            target: `key:${c.record.prefix}`,
-            details: {
-              tenant: tenant.name,
-              keyId: c.record.id,
-              scopes: c.record.scopes,
-              expiresAt: c.record.expiresAt,
-            },
-          });
-          return c;
-        });
+          },
+          { actor: ctx.actor },
+        );
         return {
           data: { key: created.key, ...created.record, tenant: tenant.name },
           text: [created.key],
@@ -156,17 +149,8 @@ export const keysGroup: CommandGroup = {
         const db = await ctx.db();
         const tenant =
           flags['tenant'] === undefined ? null : await requireTenant(db, String(flags['tenant']));
-        const result = await db.transaction(async (t) => {
-          const r = await revokeKey(tx(t), ref, tenant ? { tenantId: tenant.id } : {});
-          if (r && !r.alreadyRevoked) {
-            await appendAudit(tx(t), {
-              actor: ctx.actor,
-              action: 'key.revoked',
-              target: `key:${r.key.prefix}`,
-              details: { keyId: r.key.id, tenantId: r.key.tenantId },
-            });
-          }
-          return r;
+        const result = await revokeKeyAudited(db, ref, tenant ? { tenantId: tenant.id } : {}, {
+          actor: ctx.actor,
         });
         if (!result)
           throw new AppError('NOT_FOUND', `no key "${ref}"${tenant ? ` for tenant ${tenant.name}` : ''}`);
@@ -204,26 +188,12 @@ export const keysGroup: CommandGroup = {
         const db = await ctx.db();
         const tenant =
           flags['tenant'] === undefined ? null : await requireTenant(db, String(flags['tenant']));
-        const result = await db.transaction(async (t) => {
-          const r = await rotateKey(tx(t), ref, {
-            overlapSeconds,
-            ...(tenant ? { tenantId: tenant.id } : {}),
-          });
-          if (r) {
-            await appendAudit(tx(t), {
-              actor: ctx.actor,
-              action: 'key.rotated',
-              target: `key:${r.oldKey.prefix}`,
-              details: {
-                oldKeyId: r.oldKey.id,
-                newKeyId: r.newKey.id,
-                newPrefix: r.newKey.prefix,
-                oldExpiresAt: r.oldKey.expiresAt,
-              },
-            });
-          }
-          return r;
-        });
+        const result = await rotateKeyAudited(
+          db,
+          ref,
+          { overlapSeconds, ...(tenant ? { tenantId: tenant.id } : {}) },
+          { actor: ctx.actor },
+        );
         if (!result)
           throw new AppError('NOT_FOUND', `no key "${ref}"${tenant ? ` for tenant ${tenant.name}` : ''}`);
         const cache = await invalidate(ctx, result.oldKey.prefix);

@@ -1,10 +1,8 @@
-import type { Database } from '../../../drizzle/client/types.ts';
-import { appendAudit } from '../../../drizzle/queries/audit.ts';
 import {
   DEFAULT_MODEL_SETTINGS,
   listModelSettings,
   type ModelSettingsPatch,
-  setModelSettings,
+  setModelSettingsAudited,
 } from '../../../drizzle/queries/models.ts';
 import { requireTenant } from '../../../drizzle/queries/tenants.ts';
 import { UsageError } from '../../usage-error.ts';
@@ -74,16 +72,7 @@ export const modelsGroup: CommandGroup = {
         const db = await ctx.db();
         if (flags['owner'] !== undefined)
           patch.ownerTenantId = (await requireTenant(db, String(flags['owner']))).id;
-        const result = await db.transaction(async (t) => {
-          const r = await setModelSettings(t as unknown as Database, name, patch);
-          await appendAudit(t as unknown as Database, {
-            actor: ctx.actor,
-            action: 'model.updated',
-            target: `model:${name}`,
-            details: { before: r.before, after: r.after },
-          });
-          return r;
-        });
+        const result = await setModelSettingsAudited(db, name, patch, { actor: ctx.actor });
         const a = result.after;
         return {
           data: result.after,

@@ -1,6 +1,4 @@
-import type { Database } from '../../../drizzle/client/types.ts';
-import { appendAudit } from '../../../drizzle/queries/audit.ts';
-import { createTenant, listTenants, PLANS, type Plan } from '../../../drizzle/queries/tenants.ts';
+import { createTenantAudited, listTenants, PLANS, type Plan } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import { UsageError } from '../../usage-error.ts';
 import { table } from '../output.ts';
@@ -48,16 +46,7 @@ export const tenantsGroup: CommandGroup = {
           requestsPerMinute: positive('--rpm', flags['rpm']),
           burst: positive('--burst', flags['burst']),
         };
-        const tenant = await db.transaction(async (tx) => {
-          const t = await createTenant(tx as unknown as Database, input);
-          await appendAudit(tx as unknown as Database, {
-            actor: ctx.actor,
-            action: 'tenant.created',
-            target: `tenant:${t.id}`,
-            details: { name: t.name, plan: t.plan, requestsPerMinute: t.requestsPerMinute, burst: t.burst },
-          });
-          return t;
-        });
+        const tenant = await createTenantAudited(db, input, { actor: ctx.actor });
         return {
           data: tenantJson(tenant),
           text: [

@@ -1,6 +1,5 @@
 import type { Database } from '../../../drizzle/client/types.ts';
-import { appendAudit } from '../../../drizzle/queries/audit.ts';
-import { createKey, findKeyForAuth } from '../../../drizzle/queries/keys.ts';
+import { createKeyAudited, findKeyForAuth } from '../../../drizzle/queries/keys.ts';
 import { ensureTenant } from '../../../drizzle/queries/tenants.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
 
@@ -27,12 +26,10 @@ export async function ensureDemoKey(
 ): Promise<{ key: string; created: boolean }> {
   if (previousKey && (await stillValid(db, previousKey, now))) return { key: previousKey, created: false };
   const { tenant } = await ensureTenant(db, { name: DEMO_TENANT, plan: 'pro' });
-  const created = await createKey(db, { tenantId: tenant.id, name: 'demo key (npm start)', scopes: ['*'] });
-  await appendAudit(db, {
-    actor: 'npm-start',
-    action: 'key.created',
-    target: created.record.prefix,
-    details: { tenant: tenant.name, scopes: ['*'], reason: 'demo key for the local stack' },
-  });
+  const created = await createKeyAudited(
+    db,
+    { tenantId: tenant.id, name: 'demo key (npm start)', scopes: ['*'] },
+    { actor: 'npm-start' },
+  );
   return { key: created.key, created: true };
 }
