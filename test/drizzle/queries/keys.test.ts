@@ -1,19 +1,25 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../drizzle/client/types.ts';
+import { type AuditBy, listAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import {
   createKey,
+  createKeyAudited,
   findKey,
   findKeyForAuth,
   listKeys,
   revokeKey,
+  revokeKeyAudited,
   rotateKey,
+  rotateKeyAudited,
   touchLastUsed,
 } from '../../../drizzle/queries/keys.ts';
+import { pgErrorCode } from '../../../drizzle/queries/pg-errors.ts';
 import { createTenant } from '../../../drizzle/queries/tenants.ts';
 import { apiKeys } from '../../../drizzle/schema/api-keys.ts';
 import { AppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
+import { breakAuditLog, repairAuditLog } from '../../support/audit-fault.ts';
 import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout: 120_000 }, (backend) => {
@@ -209,5 +215,117 @@ describe.each<Backend>(['postgres', 'pglite'])('key lifecycle on %s', { timeout:
     expect(await touchLastUsed(db, [a.record.prefix], earlier)).toBe(0);
     expect((await findKey(db, a.record.prefix))!.lastUsedAt).toBe(t1.toISOString());
     expect(await touchLastUsed(db, [])).toBe(0);
+  });
+
+  describe('audited writes: the change and its audit row commit together', () => {
+    const by: AuditBy = {
+      actor: 'key:adminprefix1',
+      request: { id: 'req-0123456789', ip: '203.0.113.5', userAgent: 'curl/8' },
+    };
+
+    /** Runs `fn` with every audit append failing, and expects it to fail with the database's disk_full. */
+    async function withAuditFailing(fn: () => Promise<unknown>): Promise<void> {
+      await breakAuditLog(db);
+      try {
+        const err = await fn().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(pgErrorCode(err)).toBe('53100');
+      } finally {
+        await repairAuditLog(db);
+      }
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
+    }
+
+    const keysOf = async (id: string) => db.select().from(apiKeys).where(eq(apiKeys.tenantId, id));
+
+    it('creates a key with one key.created row naming who and from where', async () => {
+      const t = await createTenant(db, { name: 'audited-create' });
+      const created = await createKeyAudited(db, { tenantId: t.id, scopes: ['m'] }, by);
+      const rows = await listAudit(db, { target: `key:${created.record.prefix}` });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        actor: 'key:adminprefix1',
+        action: 'key.created',
+        details: { tenantId: t.id, keyId: created.record.id, scopes: ['m'], request: by.request },
+      });
+      // Without a request (the CLI), details carry none.
+      const cli = await createKeyAudited(db, { tenantId: t.id }, { actor: 'cli:ops' });
+      const [row] = await listAudit(db, { target: `key:${cli.record.prefix}` });
+      expect(row!.details).not.toHaveProperty('request');
+    });
+
+    it('leaves no key behind when the audit append fails', async () => {
+      const t = await createTenant(db, { name: 'audited-create-fail' });
+      await withAuditFailing(() => createKeyAudited(db, { tenantId: t.id }, by));
+      expect(await keysOf(t.id)).toHaveLength(0);
+    });
+
+    it('revokes with one key.revoked row, reporting the change after the commit, and none when already revoked', async () => {
+      const t = await createTenant(db, { name: 'audited-revoke' });
+      const k = await createKey(db, { tenantId: t.id });
+      const changed: (string | null)[] = [];
+      const onKeyChanged = async (p: string) => {
+        // Runs after the commit: a fresh read (another connection on Postgres) already sees the revocation.
+        changed.push((await findKeyForAuth(db, p))?.revokedAt ?? null);
+      };
+      await withAuditFailing(() => revokeKeyAudited(db, k.record.prefix, { onKeyChanged }, by));
+      expect(changed).toEqual([]);
+      expect((await findKey(db, k.record.id))!.revokedAt).toBeNull();
+      const revoked = await revokeKeyAudited(db, k.record.prefix, { onKeyChanged, tenantId: t.id }, by);
+      expect(revoked!.alreadyRevoked).toBe(false);
+      expect(changed).toEqual([revoked!.key.revokedAt]);
+      expect(await revokeKeyAudited(db, k.record.prefix, {}, by)).toMatchObject({ alreadyRevoked: true });
+      const rows = await listAudit(db, { target: `key:${k.record.prefix}`, action: 'key.revoked' });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.details).toMatchObject({ tenantId: t.id, keyId: k.record.id, request: by.request });
+    });
+
+    it('rotates with one key.rotated row; a failed append leaves no successor and the old expiry', async () => {
+      const t = await createTenant(db, { name: 'audited-rotate' });
+      const k = await createKey(db, { tenantId: t.id });
+      const changed: string[] = [];
+      const onKeyChanged = (p: string) => void changed.push(p);
+      await withAuditFailing(() =>
+        rotateKeyAudited(db, k.record.id, { overlapSeconds: 0, onKeyChanged }, by),
+      );
+      expect(changed).toEqual([]);
+      expect(await keysOf(t.id)).toHaveLength(1);
+      expect((await findKey(db, k.record.id))!.expiresAt).toBeNull();
+      const rotated = await rotateKeyAudited(db, k.record.id, { overlapSeconds: 60, onKeyChanged }, by);
+      expect(changed).toEqual([k.record.prefix]);
+      const rows = await listAudit(db, { target: `key:${k.record.prefix}`, action: 'key.rotated' });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.details).toMatchObject({
+        oldKeyId: k.record.id,
+        newKeyId: rotated!.newKey.id,
+        newPrefix: rotated!.newKey.prefix,
+        oldExpiresAt: rotated!.oldKey.expiresAt,
+        request: by.request,
+      });
+    });
+
+    it('never deadlocks: concurrent rotations, revocations and creations on one key all end, one row per change', async () => {
+      const t = await createTenant(db, { name: 'audited-race' });
+      const k = await createKey(db, { tenantId: t.id });
+      const attempts = await Promise.allSettled([
+        rotateKeyAudited(db, k.record.prefix, { overlapSeconds: 60 }, by),
+        revokeKeyAudited(db, k.record.prefix, {}, by),
+        rotateKeyAudited(db, k.record.prefix, { overlapSeconds: 60 }, by),
+        createKeyAudited(db, { tenantId: t.id }, by),
+        revokeKeyAudited(db, k.record.prefix, {}, by),
+        rotateKeyAudited(db, k.record.prefix, { overlapSeconds: 60 }, by),
+      ]);
+      for (const a of attempts) {
+        // A refusal is a rotation that lost (CONFLICT: already rotated or revoked), never a deadlock (40P01).
+        if (a.status === 'rejected') expect(a.reason).toMatchObject({ code: 'CONFLICT' });
+      }
+      const rotations = attempts.filter((a, i) => [0, 2, 5].includes(i) && a.status === 'fulfilled');
+      const audited = await listAudit(db, { target: `key:${k.record.prefix}` });
+      expect(audited.filter((r) => r.action === 'key.rotated')).toHaveLength(rotations.length);
+      expect(audited.filter((r) => r.action === 'key.revoked')).toHaveLength(1);
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
+    });
   });
 });

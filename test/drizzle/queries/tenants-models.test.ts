@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../drizzle/client/types.ts';
+import { type AuditBy, listAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import {
   DEFAULT_MODEL_SETTINGS,
   findModelSettings,
   listModelSettings,
   setModelSettings,
+  setModelSettingsAudited,
 } from '../../../drizzle/queries/models.ts';
+import { pgErrorCode } from '../../../drizzle/queries/pg-errors.ts';
 import {
   createTenant,
+  createTenantAudited,
   ensureTenant,
   findTenantByName,
   listTenants,
   requireTenant,
 } from '../../../drizzle/queries/tenants.ts';
+import { breakAuditLog, repairAuditLog } from '../../support/audit-fault.ts';
 import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 
 describe.each<Backend>(['postgres', 'pglite'])(
@@ -105,6 +110,66 @@ describe.each<Backend>(['postgres', 'pglite'])(
         setModelSettings(db, 'm', { visibility: 'secret' as unknown as 'public' }),
       ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
       expect(await findModelSettings(db, 'm')).toBeNull();
+    });
+
+    describe('audited writes: the change and its audit row commit together', () => {
+      const by: AuditBy = {
+        actor: 'operator',
+        request: { id: 'req-tm-000001', ip: '192.0.2.9', userAgent: null },
+      };
+
+      async function failsWithAuditBroken(fn: () => Promise<unknown>): Promise<void> {
+        await breakAuditLog(db);
+        try {
+          const err = await fn().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(pgErrorCode(err)).toBe('53100');
+        } finally {
+          await repairAuditLog(db);
+        }
+        expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
+      }
+
+      it('creates a tenant with one tenant.created row, and none (nor the tenant) when the append fails', async () => {
+        const t = await createTenantAudited(db, { name: 'audited-tenant', plan: 'pro' }, by);
+        const rows = await listAudit(db, { target: `tenant:${t.id}` });
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({
+          actor: 'operator',
+          action: 'tenant.created',
+          details: {
+            name: 'audited-tenant',
+            plan: 'pro',
+            requestsPerMinute: 600,
+            burst: 100,
+            request: by.request,
+          },
+        });
+        await failsWithAuditBroken(() => createTenantAudited(db, { name: 'never-tenant' }, by));
+        expect(await findTenantByName(db, 'never-tenant')).toBeNull();
+        // A refused name is the caller's error, and writes no row either.
+        await expect(createTenantAudited(db, { name: 'audited-tenant' }, by)).rejects.toMatchObject({
+          code: 'CONFLICT',
+        });
+        expect(await listAudit(db, { action: 'tenant.created' })).toHaveLength(1);
+      });
+
+      it('sets model settings with one model.updated row (before and after), unchanged when the append fails', async () => {
+        const first = await setModelSettingsAudited(db, 'audited-model', { cacheTtlSeconds: 30 }, by);
+        await failsWithAuditBroken(() =>
+          setModelSettingsAudited(db, 'audited-model', { cacheable: false }, by),
+        );
+        expect(await findModelSettings(db, 'audited-model')).toEqual(first.after);
+        await failsWithAuditBroken(() =>
+          setModelSettingsAudited(db, 'never-model', { cacheable: false }, by),
+        );
+        expect(await findModelSettings(db, 'never-model')).toBeNull();
+        const rows = await listAudit(db, { target: 'model:audited-model' });
+        expect(rows).toHaveLength(1);
+        expect(rows[0]!.details).toEqual({ before: null, after: first.after, request: by.request });
+      });
     });
   },
 );

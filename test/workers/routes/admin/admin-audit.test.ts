@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, listAudit, verifyAuditChain } from '../../../../drizzle/queries/audit.ts';
+import { breakAuditLog as breakAudit, repairAuditLog as repairAudit } from '../../../support/audit-fault.ts';
 import { type DbEdge, inferWith, operator, startDbEdge } from '../../db-fixture.ts';
 
 // The admin API's audit trail against a real Postgres: a change and its audit row commit together (or not at
@@ -67,18 +68,8 @@ async function count(query: ReturnType<typeof sql>): Promise<number> {
   return Number((await one(query))?.['n'] ?? 0);
 }
 
-/** What a full disk looks like to an INSERT: the audit append fails, everything else still works. */
-async function breakAuditLog(): Promise<void> {
-  await t.db.primary.execute(sql`CREATE OR REPLACE FUNCTION test_audit_disk_full() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'
-    USING ERRCODE = 'disk_full'; END $$`);
-  await t.db.primary.execute(sql`CREATE TRIGGER test_audit_disk_full BEFORE INSERT ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION test_audit_disk_full()`);
-}
-
-async function repairAuditLog(): Promise<void> {
-  await t.db.primary.execute(sql`DROP TRIGGER IF EXISTS test_audit_disk_full ON audit_log`);
-}
+const breakAuditLog = () => breakAudit(t.db.primary);
+const repairAuditLog = () => repairAudit(t.db.primary);
 
 function expectPostgres503(res: Response, body: Record<string, unknown>): void {
   expect(res.status).toBe(503);
