@@ -58,7 +58,8 @@ function validationError(issues: { path: PropertyKey[]; message: string }[], whe
  * The edge app, from the services built whole. Middleware order (ARCHITECTURE.md): context → request id →
  * security headers/CORS → usage (outside auth, so it records every answer to a valid key) → admin refusal audit
  * (admin routes: 401/403 to the audit log, sampled) → auth-failure limit (per IP, keyed routes) → body limit →
- * auth → infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are rendered once, by `onError`.
+ * auth → infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are
+ * rendered once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
   const { config, metrics, routing } = services;
