@@ -17,6 +17,30 @@ export function pgErrorCode(err: unknown): string | undefined {
   return pgErrorOf(err)?.code;
 }
 
+/**
+ * What may be logged of a failed database call: the SQLSTATE and the server's message, or, for an error that
+ * never reached the server (connection refused, timeout), the innermost cause's name and message. Never the
+ * wrapper's message, which embeds the query's parameters (a key's secret hash, a tenant's data).
+ */
+export function loggableDbError(err: unknown): { sqlstate?: string; error: string } {
+  const pg = pgErrorOf(err);
+  if (pg) return { sqlstate: pg.code, error: String(pg.message) };
+  let current: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (current as { cause?: unknown } | null)?.cause;
+    if (!cause || typeof cause !== 'object') break;
+    current = cause;
+  }
+  // drizzle's query wrapper with nothing beneath it: its own message is the query and its parameters.
+  if (current === err && err !== null && typeof err === 'object' && 'params' in err) {
+    return { error: 'DrizzleQueryError' };
+  }
+  const { name, message } = (current ?? {}) as { name?: unknown; message?: unknown };
+  return {
+    error: `${typeof name === 'string' ? name : 'Error'}: ${typeof message === 'string' ? message : String(current)}`,
+  };
+}
+
 export const UNIQUE_VIOLATION = '23505';
 
 /**

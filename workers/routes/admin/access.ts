@@ -1,6 +1,6 @@
 import type { DatabaseHandle } from '../../../drizzle/client/client.ts';
 import type { AuditBy } from '../../../drizzle/queries/audit.ts';
-import { pgDataException } from '../../../drizzle/queries/pg-errors.ts';
+import { loggableDbError, pgDataException } from '../../../drizzle/queries/pg-errors.ts';
 import { findTenantByRef } from '../../../drizzle/queries/tenants.ts';
 import type { Tenant } from '../../../drizzle/schema/tenants.ts';
 import { AppError, isAppError } from '../../../shared/errors/index.ts';
@@ -42,7 +42,7 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
       c.get('logger').warn({ reason: refused }, 'admin request refused by Postgres as data');
       throw new AppError('INVALID_REQUEST', `a value in the request cannot be stored: ${refused}`);
     }
-    c.get('logger').error({ err }, 'admin database operation failed');
+    c.get('logger').error(loggableDbError(err), 'admin database operation failed');
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'Postgres request failed', {
       cause: err,
       retryAfterSeconds: 5,
