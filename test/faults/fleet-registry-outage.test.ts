@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,7 @@ function heartbeat(client: Redis, id: string, url: string): () => void {
 interface Sent {
   edge: 'warm' | 'cold';
   at: number;
+  ms: number;
   status: number;
   code?: string;
 }
@@ -101,9 +102,9 @@ function load(base: string, edge: Sent['edge'], sent: Sent[], concurrency = 3) {
         const text = await res.text();
         let code: string | undefined;
         if (res.status >= 400) code = (JSON.parse(text) as { code?: string }).code;
-        sent.push({ edge, at, status: res.status, ...(code ? { code } : {}) });
+        sent.push({ edge, at, ms: Date.now() - at, status: res.status, ...(code ? { code } : {}) });
       } catch {
-        sent.push({ edge, at, status: 0 });
+        sent.push({ edge, at, ms: Date.now() - at, status: 0 });
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -138,7 +139,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
-function edgeEnv(snapshotFile: string): Record<string, string> {
+function edgeEnv(snapshotDir: string): Record<string, string> {
   return {
     ENVIRONMENT: 'test',
     LOG_LEVEL: 'error',
@@ -152,7 +153,7 @@ function edgeEnv(snapshotFile: string): Record<string, string> {
     REDIS_TIMEOUT_MS: '500',
     ORIGIN_REGISTRY: 'redis',
     ORIGIN_REGISTRY_CACHE_MS: '200',
-    FLEET_SNAPSHOT_FILE: snapshotFile,
+    FLEET_SNAPSHOT_DIR: snapshotDir,
     ADMIN_TOKEN,
   };
 }
@@ -194,19 +195,27 @@ afterAll(async () => {
 describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is down', () => {
   it('serves every request whose origin is healthy, a cold edge included, and recovers once Redis is back', async () => {
     const registry = new Redis({ url: bridge.url, token: TOKEN, retry: false });
-    const snapshotFile = join(stateDir, 'fleet.json');
+    const snapshotDir = join(stateDir, 'last-known');
     const [a, b, c] = await Promise.all([startStubOrigin(), startStubOrigin(), startStubOrigin()]);
     stubs.push(a!, b!, c!);
     heartbeat(registry, 'a', a!.url);
     const stopB = heartbeat(registry, 'b', b!.url);
 
-    const warm = await startNodeEdge({ ...edgeEnv(snapshotFile), LOG_LEVEL: 'silent' });
+    const warm = await startNodeEdge({ ...edgeEnv(snapshotDir), LOG_LEVEL: 'silent' });
     edges.push(warm);
-    await until('the warm edge lists a and b', async () => (await fleetIds(warm.url))?.join() === 'a,b', 10_000);
+    await until(
+      'the warm edge lists a and b',
+      async () => (await fleetIds(warm.url))?.join() === 'a,b',
+      10_000,
+    );
     // The last known fleet is written where a new instance finds it (immediately on the first read).
     await until(
       'the fleet snapshot is written',
-      () => stat(snapshotFile).then(() => true, () => false),
+      () =>
+        readdir(snapshotDir).then(
+          (files) => files.some((f) => f.endsWith('.json')),
+          () => false,
+        ),
       3_000,
     ).catch(() => {});
 
@@ -228,7 +237,7 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
       command: process.execPath,
       args: ['--import', 'tsx', 'workers/node.ts'],
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ...edgeEnv(snapshotFile), EDGE_PORT: String(port) },
+      env: { PATH: process.env.PATH, ...edgeEnv(snapshotDir), EDGE_PORT: String(port) },
       write: (line) => {
         coldOutput.push(line.trimEnd());
         if (coldOutput.length > 50) coldOutput.shift();
@@ -239,6 +248,19 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
     const stopColdLoad = load(coldUrl, 'cold', sent);
     await new Promise((r) => setTimeout(r, 2_500));
     const breakerOfB = warm.edge.services.routing!.breakers.state('b');
+    // Past the staleness bound the last known fleet is not used: 503 naming the registry.
+    const strict = await startNodeEdge({
+      ...edgeEnv(snapshotDir),
+      LOG_LEVEL: 'silent',
+      FLEET_STALE_IF_ERROR_SECONDS: '1',
+    });
+    edges.push(strict);
+    const refused = await fetch(`${strict.url}/v2/models/m/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] }),
+    });
+    const refusal = (await refused.json()) as { code: string; error: string };
 
     // Redis back, empty: the live origins heartbeat in again, and a new origin c joins.
     const upAt = Date.now();
@@ -262,6 +284,7 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
       coldWhileDown: down.filter((s) => s.edge === 'cold').length,
       fivexxWhileDown: failed(down).length,
       fivexxTotal: failed(sent).length,
+      slowestWhileDownMs: Math.max(0, ...down.map((s) => s.ms)),
       codes: [...new Set(failed(sent).map((s) => `${s.edge}:${s.status}:${s.code ?? ''}`))],
       redisDownMs: upAt - downAt,
       recoveredMs: { warm: warmRecoveredMs, cold: coldRecoveredMs },
@@ -277,5 +300,8 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
     expect(breakerOfB).toBe('open');
     // New origins are visible again without a restart, and get traffic.
     expect(cServed).toBeGreaterThan(0);
+    expect(refused.status).toBe(503);
+    expect(refusal.code).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(refusal.error).toMatch(/registry \(Redis\) is unreachable.*last 1 s/);
   }, 120_000);
 });
