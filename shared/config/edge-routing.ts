@@ -23,12 +23,7 @@ export const edgeRoutingConfigSchema = z
     FLEET_STALE_IF_ERROR_SECONDS: int(0, 86_400)
       .default(600)
       .describe(
-        "While the fleet registry cannot be read, the last known fleet (the isolate's own, or the snapshot another isolate or process left) keeps routing for at most this long after it was read from Redis, in seconds; past it, requests that need an origin get 503 `DEPENDENCY_UNAVAILABLE` naming the registry (or the static list serves, when one is set). Breakers still guard each origin. `0`: never route on a fleet Redis did not just return.",
-      ),
-    FLEET_EMPTY_GRACE_SECONDS: int(0, 3_600)
-      .default(30)
-      .describe(
-        'A registry read that finds no origin while the last known fleet had some is taken for a registry that lost its data (restarted empty, failed over) rather than a fleet that is gone: the last known fleet keeps routing for this long after the first empty read, in seconds, so live origins can heartbeat back in (`HEARTBEAT_INTERVAL_MS`). Within `FLEET_STALE_IF_ERROR_SECONDS` only. `0`: an empty registry is believed at once.',
+        "While the fleet registry cannot be read (or has lost its data: Redis restarted empty), the last known fleet (the isolate's own, or the snapshot another isolate or process left) keeps routing for at most this long after it was read from Redis, in seconds; past it, requests that need an origin get 503 `DEPENDENCY_UNAVAILABLE` naming the registry (or the static list serves, when one is set). Breakers still guard each origin. `0`: never route on a fleet Redis did not just return.",
       ),
     FLEET_SNAPSHOT_SECONDS: int(0, 3_600)
       .default(30)

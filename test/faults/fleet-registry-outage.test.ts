@@ -266,10 +266,17 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
     const upAt = Date.now();
     await redis.start();
     heartbeat(registry, 'c', c!.url);
+    const redisStartMs = Date.now() - upAt;
+    // Time to recover: from the restart until the edge routes on the fleet Redis holds again (c in, b out).
     const [warmRecoveredMs, coldRecoveredMs] = await Promise.all(
-      [warm.url, coldUrl].map((base) =>
-        until('the edge lists a and c again', async () => (await fleetIds(base))?.join() === 'a,c', 20_000),
-      ),
+      [warm.url, coldUrl].map(async (base) => {
+        await until(
+          'the edge lists a and c again',
+          async () => (await fleetIds(base))?.join() === 'a,c',
+          20_000,
+        );
+        return Date.now() - upAt;
+      }),
     );
     const cBefore = c!.inferCalls();
     await new Promise((r) => setTimeout(r, 1_000));
@@ -287,6 +294,7 @@ describe.skipIf(!hasRedisServer)('the edge while the fleet registry (Redis) is d
       slowestWhileDownMs: Math.max(0, ...down.map((s) => s.ms)),
       codes: [...new Set(failed(sent).map((s) => `${s.edge}:${s.status}:${s.code ?? ''}`))],
       redisDownMs: upAt - downAt,
+      redisStartMs,
       recoveredMs: { warm: warmRecoveredMs, cold: coldRecoveredMs },
       breakerOfB,
       cServedInOneSecond: cServed,

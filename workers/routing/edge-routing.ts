@@ -96,7 +96,6 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
           cacheMs: config.ORIGIN_REGISTRY_CACHE_MS,
           now,
           staleIfErrorMs: staleSeconds * 1000,
-          emptyGraceMs: config.FLEET_EMPTY_GRACE_SECONDS * 1000,
           snapshots,
           fallback: staticOrigins,
           onEvent: (event) => logFleetEvent(logger, event),
@@ -184,10 +183,10 @@ function logFleetEvent(logger: EdgeLogger, event: FleetSourceEvent): void {
         );
       }
       return;
-    case 'read-empty':
+    case 'registry-lost':
       logger.warn(
-        { served: event.served, fleetAgeMs: event.ageMs, emptyForMs: event.emptyForMs },
-        'origin registry read empty; routing on the last known fleet within FLEET_EMPTY_GRACE_SECONDS',
+        { served: event.served, fleetAgeMs: event.ageMs },
+        'origin registry lost its data (Redis restarted empty?); routing on the last known fleet until origins heartbeat back',
       );
       return;
     case 'recovered':

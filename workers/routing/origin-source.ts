@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors/index.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
-import { listLiveOrigins, type RegistryRedis } from '../../shared/fleet/registry.ts';
+import { type RegistryRedis, readFleet } from '../../shared/fleet/registry.ts';
 import type { FleetSnapshots, KnownFleet } from './fleet-snapshot.ts';
 import { ANY_MODEL } from './picker.ts';
 
@@ -86,11 +86,6 @@ export interface RedisOriginSourceOptions {
    * bound, `FLEET_STALE_IF_ERROR_SECONDS`); default 10 min.
    */
   staleIfErrorMs?: number;
-  /**
-   * How long an empty registry is distrusted while a non-empty fleet is known (`FLEET_EMPTY_GRACE_SECONDS`):
-   * a Redis that restarted empty reads as a fleet that vanished until the origins heartbeat again. Default 0.
-   */
-  emptyGraceMs?: number;
   /** The last known fleet outside the isolate, for a new isolate that finds Redis down; null: none. */
   snapshots?: FleetSnapshots | null;
   /** Served when Redis fails with no last known fleet within the bound (for example the static list). */
@@ -105,8 +100,8 @@ type LastKnownFrom = 'isolate' | 'snapshot' | 'static';
 export type FleetSourceEvent =
   /** A registry read failed; `served` is what routes instead, `ageMs` how old it is (null: static or none). */
   | { kind: 'read-failed'; error: unknown; served: LastKnownFrom | 'none'; ageMs: number | null }
-  /** The registry answered with no origin, within the grace: the last known fleet routes instead. */
-  | { kind: 'read-empty'; served: Exclude<LastKnownFrom, 'static'>; ageMs: number; emptyForMs: number }
+  /** The registry lost its data (no origin, no sentinel): the last known fleet routes until origins are back. */
+  | { kind: 'registry-lost'; served: Exclude<LastKnownFrom, 'static'>; ageMs: number }
   /** The first successful read after failures. */
   | { kind: 'recovered'; failedForMs: number }
   | { kind: 'snapshot-failed'; operation: 'read' | 'write'; error: unknown };
@@ -114,24 +109,24 @@ export type FleetSourceEvent =
 const DEFAULT_STALE_IF_ERROR_MS = 600_000;
 
 /**
- * The fleet registry in Redis (`listLiveOrigins`), cached for `cacheMs` with one refresh at a time, which
+ * The fleet registry in Redis (`readFleet`), cached for `cacheMs` with one refresh at a time, which
  * only its caller waits for (others get the last list meanwhile; only the very first read is shared).
  *
  * When a read fails, the last known fleet routes, for at most `staleIfErrorMs` after it was read: this
  * isolate's own last read, else the snapshot another isolate (or process) left (`snapshots`, written after
  * successful reads), else the fallback list; with none of them, the request is a 503 naming Redis, and that
  * answer is reused for `cacheMs` like a list (Redis is asked again once per period, not once per request).
- * Breakers and retries still guard each origin of a stale fleet. A read that finds no origin while a non-empty
- * fleet is known is distrusted for `emptyGraceMs` (the registry lost its data; live origins write themselves
- * back within a heartbeat). Redis is asked again every `cacheMs` throughout, so the fleet it returns routes
- * again at the first read that succeeds.
+ * Breakers and retries still guard each origin of a stale fleet. A registry that lost its data (Redis restarted
+ * empty: no origin and no index sentinel) is treated the same way until live origins have written themselves
+ * back, which their next heartbeat does; a registry that is intact and empty is believed at once (the origins
+ * left). Redis is asked again every `cacheMs` throughout, so what it returns routes again at the first read
+ * that succeeds.
  */
 export class RedisOriginSource implements OriginSource {
   readonly #redis: RegistryRedis;
   readonly #cacheMs: number;
   readonly #now: () => number;
   readonly #staleMs: number;
-  readonly #emptyGraceMs: number;
   readonly #snapshots: FleetSnapshots | null;
   readonly #fallback: OriginRecord[] | null;
   readonly #onEvent: (event: FleetSourceEvent) => void;
@@ -141,7 +136,6 @@ export class RedisOriginSource implements OriginSource {
   #pending: Promise<OriginRecord[]> | null = null;
   /** The last fleet the registry returned (or a snapshot of one), with when it was read. */
   #known: KnownFleet | null = null;
-  #emptySince: number | null = null;
   #failingSince: number | null = null;
 
   constructor(options: RedisOriginSourceOptions) {
@@ -149,7 +143,6 @@ export class RedisOriginSource implements OriginSource {
     this.#cacheMs = options.cacheMs ?? 1_500;
     this.#now = options.now ?? Date.now;
     this.#staleMs = options.staleIfErrorMs ?? DEFAULT_STALE_IF_ERROR_MS;
-    this.#emptyGraceMs = options.emptyGraceMs ?? 0;
     this.#snapshots = options.snapshots ?? null;
     this.#fallback = options.fallback && options.fallback.length > 0 ? options.fallback : null;
     this.#onEvent = options.onEvent ?? (() => {});
@@ -171,8 +164,9 @@ export class RedisOriginSource implements OriginSource {
 
   async #refresh(): Promise<OriginRecord[]> {
     let read: OriginRecord[];
+    let intact: boolean;
     try {
-      read = await listLiveOrigins(this.#redis, this.#now());
+      ({ origins: read, intact } = await readFleet(this.#redis, this.#now()));
     } catch (error) {
       return this.#readFailed(error);
     }
@@ -182,14 +176,10 @@ export class RedisOriginSource implements OriginSource {
       this.#onEvent({ kind: 'recovered', failedForMs: at - this.#failingSince });
       this.#failingSince = null;
     }
-    if (read.length > 0) {
-      this.#emptySince = null;
-    } else if (this.#emptyGraceMs > 0) {
-      this.#emptySince ??= at;
-      const emptyForMs = at - this.#emptySince;
-      const last = emptyForMs < this.#emptyGraceMs ? await this.#lastKnown(at) : null;
+    if (read.length === 0 && !intact) {
+      const last = await this.#lastKnown(at);
       if (last && last.origins.length > 0) {
-        this.#onEvent({ kind: 'read-empty', served: last.from, ageMs: at - last.readAt, emptyForMs });
+        this.#onEvent({ kind: 'registry-lost', served: last.from, ageMs: at - last.readAt });
         this.#cached = last.origins;
         return last.origins;
       }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { RegistryRedis } from '../../../shared/fleet/registry.ts';
 import { deregisterOrigin, registerOrigin } from '../../../shared/fleet/registry.ts';
+import { ORIGINS_INDEX_SENTINEL } from '../../../shared/redis-keys.ts';
 import type { LastKnownStore } from '../../../workers/adapters/platform.ts';
 import { FleetSnapshots } from '../../../workers/routing/fleet-snapshot.ts';
 import {
@@ -145,17 +146,27 @@ function memoryStore(): LastKnownStore & { puts: number } {
 }
 
 /**
- * The real registry client, with Redis "down" (every read fails, as through the bridge while Redis is stopped)
- * or "empty" (it answers with no origin, as a Redis that restarted without its data) at the test's command.
+ * The real registry client, with Redis "down" (every read fails, as through the bridge while Redis is stopped),
+ * "lost" (an empty index without its sentinel, as a Redis that restarted without its data) or "left" (the
+ * sentinel alone: every origin deregistered) at the test's command.
  */
 function switchable(redis: RegistryRedis) {
-  const state: { mode: 'up' | 'down' | 'empty'; reads: number } = { mode: 'up', reads: 0 };
-  const empty = { zremrangebyscore: () => empty, zrange: () => empty, exec: async () => [0, []] };
+  const state: { mode: 'up' | 'down' | 'lost' | 'left'; reads: number } = { mode: 'up', reads: 0 };
+  const index = (members: string[]) => {
+    const pipeline = {
+      zremrangebyscore: () => pipeline,
+      zrange: () => pipeline,
+      exec: async () => [0, members],
+    };
+    return pipeline;
+  };
   const client = {
     pipeline: () => {
       state.reads++;
       if (state.mode === 'down') throw new Error('ERR Redis unavailable (test)');
-      return state.mode === 'empty' ? empty : redis.pipeline();
+      if (state.mode === 'lost') return index([]);
+      if (state.mode === 'left') return index([ORIGINS_INDEX_SENTINEL]);
+      return redis.pipeline();
     },
     multi: () => redis.multi(),
     mget: (...args: Parameters<Redis['mget']>) => redis.mget(...args),
@@ -282,7 +293,7 @@ describe('RedisOriginSource while Redis fails: the last known fleet, bounded', (
     expect((err as AppError).code).toBe('DEPENDENCY_UNAVAILABLE');
   });
 
-  it('an empty registry does not replace a known fleet within the grace, and is believed after it', async () => {
+  it('a registry that lost its data does not replace the known fleet; one whose origins all left is believed', async () => {
     let now = Date.now();
     const id = await register('e1', now);
     const { client, state } = switchable(bridged.redis);
@@ -290,24 +301,24 @@ describe('RedisOriginSource while Redis fails: the last known fleet, bounded', (
     const source = new RedisOriginSource({
       redis: client,
       cacheMs: 1_000,
-      emptyGraceMs: 3_000,
+      staleIfErrorMs: 5_000,
       now: () => now,
       onEvent: (e) => events.push(e),
     });
     expect(await idsOf(source)).toContain(id);
-    state.mode = 'empty';
+    state.mode = 'lost';
     now += 1_000;
     expect(await idsOf(source)).toContain(id);
-    now += 2_500;
-    expect(await idsOf(source)).toContain(id);
-    now += 1_000;
+    expect(events).toEqual([{ kind: 'registry-lost', served: 'isolate', ageMs: 1_000 }]);
+    // Within the staleness bound only.
+    now += 4_500;
     expect(await idsOf(source)).toEqual([]);
-    expect(events).toEqual([
-      expect.objectContaining({ kind: 'read-empty', served: 'isolate', emptyForMs: 0 }),
-      expect.objectContaining({ kind: 'read-empty', served: 'isolate', emptyForMs: 2_500 }),
-    ]);
-    // Without a grace an empty registry is believed at once.
-    const strict = new RedisOriginSource({ redis: client, now: () => now });
-    expect(await idsOf(strict)).toEqual([]);
+    // An intact index with no origin in it: they left (drained, scaled in), and that is believed at once.
+    const other = new RedisOriginSource({ redis: client, now: () => now });
+    state.mode = 'up';
+    expect(await idsOf(other)).toContain(id);
+    state.mode = 'left';
+    now += 2_000;
+    expect(await idsOf(other)).toEqual([]);
   });
 });
