@@ -16,8 +16,8 @@ import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
-import { registerOrigin } from '../../shared/fleet/registry.ts';
 import { type NodeEdge, startNodeEdge } from '../../workers/node.ts';
+import { registryHeartbeat } from '../support/fleet-heartbeat.ts';
 import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
 
 /**
@@ -44,34 +44,9 @@ const edges: NodeEdge[] = [];
 let cold: Child | undefined;
 const coldOutput: string[] = [];
 
-/** The stub's heartbeat into the registry, as an origin's fleet membership writes it; stops with the result. */
+/** A stub's heartbeat into the registry; stopped with the file. */
 function heartbeat(client: Redis, id: string, url: string): () => void {
-  const record = (now: number): OriginRecord => ({
-    id,
-    url,
-    region: 'local',
-    status: 'ready',
-    models: [{ name: 'm', versions: [] }],
-    capacity: { maxInflight: 64 },
-    load: { inflight: 0, queueDepth: {}, p50LatencyMs: null, gpuUtilization: null },
-    startedAt: now,
-    heartbeatAt: now,
-    instanceId: null,
-  });
-  let stopped = false;
-  const beat = () => {
-    const now = Date.now();
-    // Redis down: the heartbeat fails and the next one tries again, as the origin's does.
-    registerOrigin(client, record(now), { ttlMs: HEARTBEAT_MS * 8, nowMs: now }).catch(() => {});
-  };
-  beat();
-  const timer = setInterval(() => {
-    if (!stopped) beat();
-  }, HEARTBEAT_MS);
-  const stop = () => {
-    stopped = true;
-    clearInterval(timer);
-  };
+  const stop = registryHeartbeat(client, { id, url }, HEARTBEAT_MS);
   beats.push(stop);
   return stop;
 }
