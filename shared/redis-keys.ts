@@ -12,7 +12,7 @@
  * | `aiserve:usage`                  | stream     | edge (one event per request)       | usage drain (consumer group)   |
  * | `aiserve:usage:dead`             | stream     | usage drain (invalid entries)      | operators                      |
  * | `aiserve:origin:<origin id>`     | string, PX | origin heartbeat                   | edge router, control plane     |
- * | `aiserve:origins`                | sorted set | origin heartbeat                   | edge router, control plane     |
+ * | `aiserve:origins`                | sorted set | origin heartbeat (+ its sentinel)  | edge router, control plane     |
  * | `aiserve:drain:<origin id>`      | string, PX | control plane (reconciler)         | origin heartbeat, reconciler   |
  * | `aiserve:control:autoscaler`     | string     | control plane (autoscaler policy)  | control plane                  |
  * | `aiserve:control:reconcile-lock` | string, PX | control plane (one reconcile)      | control plane                  |
@@ -54,8 +54,18 @@ export function originKey(id: string): string {
   return `${ORIGIN_KEY_PREFIX}${id}`;
 }
 
-/** Sorted-set index of origins scored by the epoch ms at which their record expires. */
+/**
+ * Sorted-set index of origins scored by the epoch ms at which their record expires, plus one sentinel member
+ * (`ORIGINS_INDEX_SENTINEL`).
+ */
 export const ORIGINS_INDEX_KEY = 'aiserve:origins';
+
+/**
+ * A member of `ORIGINS_INDEX_KEY` that is no origin id (`~` is not allowed in one), written with every
+ * registration and heartbeat at a score no clock reaches and never removed: an index without it has lost its
+ * data (Redis restarted empty, or failed over to an empty replica), as opposed to a fleet whose origins left.
+ */
+export const ORIGINS_INDEX_SENTINEL = '~registry';
 
 /** The reconciler's request that an origin drain: `SET aiserve:drain:<originId> <json> PX …`. */
 export const DRAIN_KEY_PREFIX = 'aiserve:drain:';

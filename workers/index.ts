@@ -2,7 +2,7 @@ import type { ExportedHandler, ScheduledController } from '@cloudflare/workers-t
 import type { ExecutionContext } from 'hono';
 import { AppError } from '../shared/errors/app-error.ts';
 import { toErrorResponse } from '../shared/errors/index.ts';
-import { createWorkersPlatform, mtlsOriginFetch } from './adapters/workers.ts';
+import { createWorkersPlatform, mtlsOriginFetch, workersLastKnownStore } from './adapters/workers.ts';
 import type { BuiltEdge } from './build.ts';
 import type { Bindings } from './env.ts';
 
@@ -20,7 +20,11 @@ function edgeFor(env: Bindings): Promise<BuiltEdge> {
         buildEdge(readEdgeSettings(env), {
           perUseDatabase: true,
           platform: (c) => createWorkersPlatform(c.executionCtx),
-          deps: { isolatedRequests: true, originFetch: mtlsOriginFetch(env as Record<string, unknown>) },
+          deps: {
+            isolatedRequests: true,
+            originFetch: mtlsOriginFetch(env as Record<string, unknown>),
+            lastKnown: workersLastKnownStore(),
+          },
         }),
     );
     // A bad configuration is reported on every request until fixed (a redeploy), not cached as a crash.

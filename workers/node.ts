@@ -1,7 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { WebSocket } from 'ws';
 import { answerClientError } from '../shared/http/client-error.ts';
-import { createNodePlatform } from './adapters/node.ts';
+import { createNodePlatform, fileLastKnownStore } from './adapters/node.ts';
 import { nodeOriginFetch } from './adapters/node-origin-tls.ts';
 import { type BuiltEdge, buildEdge } from './build.ts';
 import { readEdgeSettings } from './config.ts';
@@ -16,7 +18,8 @@ export interface NodeEdge {
 
 /**
  * The edge app under Node (`npm run edge:node`): the same configuration and wiring as under wrangler, served
- * by @hono/node-server, for benchmarks and fast tests. No Cache API here: the edge tier is skipped.
+ * by @hono/node-server, for benchmarks and fast tests. No Cache API here: the edge tier is the in-process LRU, and
+ * the last known fleet is kept in files (`FLEET_SNAPSHOT_DIR`).
  */
 export async function startNodeEdge(env: Record<string, string | undefined>): Promise<NodeEdge> {
   const settings = readEdgeSettings(env);
@@ -26,7 +29,11 @@ export async function startNodeEdge(env: Record<string, string | undefined>): Pr
     perUseDatabase: false,
     webSocket: WebSocket,
     platform: () => node.platform,
-    ...(originFetch ? { deps: { originFetch } } : {}),
+    deps: {
+      ...(originFetch ? { originFetch } : {}),
+      // The fleet snapshot a restarted edge on this host routes on while Redis is down.
+      lastKnown: fileLastKnownStore(settings.routing.FLEET_SNAPSHOT_DIR ?? join(tmpdir(), 'aiserve-edge')),
+    },
   });
   const { EDGE_HOST: hostname, EDGE_PORT: port } = edge.services.config;
   const server = await new Promise<ServerType>((resolve) => {

@@ -1,6 +1,7 @@
 import type { Redis } from '@upstash/redis';
 import type { EdgeConfig } from '../shared/config/edge.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
+import type { LastKnownStore } from './adapters/platform.ts';
 import type { EdgeSettings } from './config.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
@@ -57,6 +58,8 @@ export interface ServiceDeps {
   isolatedRequests?: boolean;
   /** The fetch origin calls go through: with a client certificate for mTLS origins (adapters/*). */
   originFetch?: typeof fetch;
+  /** Where the last known fleet is kept for a new isolate (adapters/*); absent: none beyond the isolate. */
+  lastKnown?: LastKnownStore | null;
   /** The origin picker's RNG; tests pass a seeded one for a reproducible choice. */
   random?: () => number;
   /** false: no response cache or origin router, so no inference routes (tests that mount their own). */
@@ -136,6 +139,8 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
           origins: config.ORIGINS,
           signingKey: config.ORIGIN_SIGNING_KEY,
           redis,
+          registryUrl: config.UPSTASH_REDIS_REST_URL,
+          lastKnown: deps.lastKnown ?? null,
           loadModelSettings: data ? (name) => data.findModelSettings(name) : null,
           logger,
           now,

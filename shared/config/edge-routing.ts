@@ -15,11 +15,28 @@ export const edgeRoutingConfigSchema = z
       .enum(['auto', 'redis', 'static'])
       .default('auto')
       .describe(
-        'Where origins come from. `auto`: the static list when one is given, else the fleet registry when Redis is configured, else none. `redis`: the fleet registry (the static list serves only if Redis fails before the first read; needs `UPSTASH_REDIS_REST_URL`). `static`: the static list only.',
+        'Where origins come from. `auto`: the static list when one is given, else the fleet registry when Redis is configured, else none. `redis`: the fleet registry (the static list serves only while Redis fails with no last known fleet within `FLEET_STALE_IF_ERROR_SECONDS`; needs `UPSTASH_REDIS_REST_URL`). `static`: the static list only.',
       ),
     ORIGIN_REGISTRY_CACHE_MS: int(0, 60_000)
       .default(1_500)
       .describe('How long one read of the fleet registry is reused in the isolate, in milliseconds.'),
+    FLEET_STALE_IF_ERROR_SECONDS: int(0, 86_400)
+      .default(600)
+      .describe(
+        "While the fleet registry cannot be read (or has lost its data: Redis restarted empty), the last known fleet (the isolate's own, or the snapshot another isolate or process left) keeps routing for at most this long after it was read from Redis, in seconds; past it, requests that need an origin get 503 `DEPENDENCY_UNAVAILABLE` naming the registry (or the static list serves, when one is set). Breakers still guard each origin. `0`: never route on a fleet Redis did not just return.",
+      ),
+    FLEET_SNAPSHOT_SECONDS: int(0, 3_600)
+      .default(30)
+      .describe(
+        'How often an isolate that read the registry writes the fleet where a new isolate finds it while Redis is down (the Workers Cache API of its location; a file under Node), in seconds; a change of membership is written at once. `0`: no snapshot, so only isolates that read the registry before Redis failed keep a last known fleet.',
+      ),
+    FLEET_SNAPSHOT_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        '`npm run edge:node` only: the directory the fleet snapshot is kept in (one small JSON file per registry), shared by the edge processes of one host. Unset: `aiserve-edge` in the OS temporary directory.',
+      ),
     EDGE_REGION: z
       .string()
       .min(1)

@@ -1,4 +1,4 @@
-import type { EdgeCache, Platform } from './platform.ts';
+import type { EdgeCache, LastKnownStore, Platform } from './platform.ts';
 
 interface WorkersCacheStorage {
   default: {
@@ -23,6 +23,33 @@ function workersEdgeCache(): EdgeCache | null {
 /** Platform of one Workers request: its execution context's `waitUntil`, the Cache API and `Date.now`. */
 export function createWorkersPlatform(ctx: { waitUntil(promise: Promise<unknown>): void }): Platform {
   return { waitUntil: (p) => ctx.waitUntil(p), edgeCache: workersEdgeCache(), now: () => Date.now() };
+}
+
+/** Host of the Cache API entries the last-known store keeps (never fetched: the Cache API only needs a URL). */
+const LAST_KNOWN_BASE = 'https://last-known.aiserve.internal/';
+
+/**
+ * The last-known store on Workers: the Cache API's default cache, shared by the isolates of one location (a
+ * new isolate there finds what a sibling wrote), `max-age` the entry's lifetime. Null where there is no Cache
+ * API. Call its methods inside a request: workerd allows no I/O at global scope.
+ */
+export function workersLastKnownStore(): LastKnownStore | null {
+  const cache = workersEdgeCache();
+  if (!cache) return null;
+  const requestFor = (key: string) => new Request(`${LAST_KNOWN_BASE}${encodeURIComponent(key)}`);
+  return {
+    async get(key) {
+      const hit = await cache.match(requestFor(key));
+      return hit ? hit.text() : null;
+    },
+    async put(key, value, ttlSeconds) {
+      const headers = {
+        'content-type': 'application/json',
+        'cache-control': `max-age=${Math.max(1, Math.floor(ttlSeconds))}`,
+      };
+      await cache.put(requestFor(key), new Response(value, { headers }));
+    },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { EdgeRoutingConfig } from '../../shared/config/edge-routing.ts';
 import type { RegistryRedis } from '../../shared/fleet/registry.ts';
+import type { LastKnownStore } from '../adapters/platform.ts';
 import { Coalescer } from '../cache/coalesce.ts';
 import type { CacheTier } from '../cache/layered.ts';
 import { ResponseCacheLayer } from '../cache/lookup.ts';
@@ -10,9 +11,11 @@ import { MemoryCache } from '../stores/responses/memory-cache.ts';
 import { RedisCache, type ResponseCacheRedis } from '../stores/responses/redis-cache.ts';
 import { BreakerRegistry } from './breaker.ts';
 import type { DeadlineSettings } from './deadline.ts';
+import { FleetSnapshots, fleetSnapshotKey } from './fleet-snapshot.ts';
 import { OriginClient, parseSigningKey } from './forward.ts';
 import type { OriginAnswer } from './origin-answer.ts';
 import {
+  type FleetSourceEvent,
   type OriginSource,
   parseStaticOrigins,
   RedisOriginSource,
@@ -27,6 +30,13 @@ export interface EdgeRoutingDeps {
   signingKey?: string;
   /** `@upstash/redis` (auto-pipelining on); null: in-isolate cache and the static origin list. */
   redis: (ResponseCacheRedis & RegistryRedis) | null;
+  /** `UPSTASH_REDIS_REST_URL`: names the registry whose fleet snapshot this edge reads and writes. */
+  registryUrl?: string;
+  /**
+   * Where the last known fleet is kept for a new isolate (adapters: the Cache API on Workers, files under
+   * Node); null or absent: only this isolate's own last read survives a Redis outage.
+   */
+  lastKnown?: LastKnownStore | null;
   /** `findModelSettings` bound to the database; null: every model gets the defaults. */
   loadModelSettings: ModelSettingsLoader | null;
   logger: EdgeLogger;
@@ -69,14 +79,26 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
   if (registry === 'redis' && !deps.redis) {
     throw new Error('ORIGIN_REGISTRY=redis needs UPSTASH_REDIS_REST_URL (the fleet registry lives in Redis)');
   }
+  const staleSeconds = config.FLEET_STALE_IF_ERROR_SECONDS;
+  const snapshots =
+    deps.lastKnown && config.FLEET_SNAPSHOT_SECONDS > 0 && staleSeconds > 0
+      ? new FleetSnapshots({
+          store: deps.lastKnown,
+          key: fleetSnapshotKey(deps.registryUrl ?? ''),
+          writeEveryMs: config.FLEET_SNAPSHOT_SECONDS * 1000,
+          ttlSeconds: staleSeconds,
+        })
+      : null;
   const source: OriginSource =
     registry === 'redis' && deps.redis
       ? new RedisOriginSource({
           redis: deps.redis,
           cacheMs: config.ORIGIN_REGISTRY_CACHE_MS,
           now,
+          staleIfErrorMs: staleSeconds * 1000,
+          snapshots,
           fallback: staticOrigins,
-          onError: (err) => logger.warn({ err }, 'origin registry read failed; serving the last list'),
+          onEvent: (event) => logFleetEvent(logger, event),
         })
       : new StaticOriginSource(staticOrigins);
 
@@ -143,4 +165,35 @@ export function createEdgeRouting(deps: EdgeRoutingDeps): EdgeRouting {
     metadata,
     deadlines: { defaultMs: config.REQUEST_DEADLINE_MS, maxMs: config.REQUEST_DEADLINE_MAX_MS },
   };
+}
+
+/** One line per state the registry reader is in (at most one per `ORIGIN_REGISTRY_CACHE_MS` per isolate). */
+function logFleetEvent(logger: EdgeLogger, event: FleetSourceEvent): void {
+  switch (event.kind) {
+    case 'read-failed':
+      if (event.served === 'none') {
+        logger.error(
+          { err: event.error, fleetAgeMs: event.ageMs },
+          'origin registry unreachable and no last known fleet within FLEET_STALE_IF_ERROR_SECONDS; answering 503',
+        );
+      } else {
+        logger.warn(
+          { err: event.error, served: event.served, fleetAgeMs: event.ageMs },
+          'origin registry read failed; routing on the last known fleet',
+        );
+      }
+      return;
+    case 'registry-lost':
+      logger.warn(
+        { served: event.served, fleetAgeMs: event.ageMs },
+        'origin registry lost its data (Redis restarted empty?); routing on the last known fleet until origins heartbeat back',
+      );
+      return;
+    case 'recovered':
+      logger.info({ failedForMs: event.failedForMs }, 'origin registry reachable again');
+      return;
+    case 'snapshot-failed':
+      logger.warn({ err: event.error, operation: event.operation }, 'fleet snapshot store failed');
+      return;
+  }
 }

@@ -1,11 +1,15 @@
+import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import {
   deregisterOrigin,
   heartbeatOrigin,
   listLiveOrigins,
+  readFleet,
   registerOrigin,
 } from '../../../shared/fleet/registry.ts';
-import { ORIGINS_INDEX_KEY, originKey } from '../../../shared/redis-keys.ts';
+import { ORIGINS_INDEX_KEY, ORIGINS_INDEX_SENTINEL, originKey } from '../../../shared/redis-keys.ts';
+import { hasRedisServer, startPrivateRedis } from '../../support/redis-server.ts';
 import { type RegistryFixture, sampleRecord, startRegistryFixture } from './registry-fixture.ts';
 
 let fx: RegistryFixture;
@@ -121,5 +125,42 @@ describe('fleet registry over @upstash/redis (REST bridge in front of a real Red
       /url/i,
     );
     expect(await fx.direct.exists(originKey(record.id))).toBe(0);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('the registry index sentinel (a Redis of the test’s own, restarted)', () => {
+  it('tells a registry whose origins left (intact) from one that lost its data (Redis restarted empty)', async () => {
+    const redis = await startPrivateRedis();
+    const bridge = await startUpstashBridge({ redisUrl: redis.url, token: 'sentinel-test-token' });
+    try {
+      const client = new Redis({ url: bridge.url, token: bridge.token, retry: false });
+      // Nothing ever registered: no sentinel either.
+      expect(await readFleet(client, Date.now())).toEqual({ origins: [], intact: false });
+      const record = sampleRecord('sentinel-a');
+      await registerOrigin(client, record, { ttlMs: 15_000, nowMs: Date.now() });
+      expect(await readFleet(client, Date.now())).toEqual({ origins: [record], intact: true });
+      // A far-future read prunes every origin's entry, never the sentinel.
+      expect(await readFleet(client, Date.now() + 86_400_000 * 365)).toEqual({ origins: [], intact: true });
+      await registerOrigin(client, record, { ttlMs: 15_000, nowMs: Date.now() });
+      await deregisterOrigin(client, record.id);
+      expect(await readFleet(client, Date.now())).toEqual({ origins: [], intact: true });
+
+      await redis.stop();
+      await redis.start();
+      let read = await readFleet(client, Date.now()).catch(() => null);
+      for (let i = 0; i < 100 && read === null; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        read = await readFleet(client, Date.now()).catch(() => null);
+      }
+      expect(read).toEqual({ origins: [], intact: false });
+      // The first heartbeat after the restart writes the sentinel back.
+      await heartbeatOrigin(client, record, { ttlMs: 15_000, nowMs: Date.now() });
+      expect(await readFleet(client, Date.now())).toEqual({ origins: [record], intact: true });
+      expect(await listLiveOrigins(client, Date.now())).toEqual([record]);
+      expect(ORIGINS_INDEX_SENTINEL).not.toMatch(/^[A-Za-z0-9._:-]+$/);
+    } finally {
+      await bridge.close();
+      await redis.stop();
+    }
   });
 });
