@@ -19,7 +19,7 @@ export interface UsageStreamClient {
   ackAndDeadLetter(ack: AckBatch): Promise<AckOutcome>;
 }
 
-export interface GroupRead {
+interface GroupRead {
   stream: string;
   group: string;
   consumer: string;
@@ -29,7 +29,7 @@ export interface GroupRead {
   blockMs: number;
 }
 
-export interface AutoClaim {
+interface AutoClaim {
   stream: string;
   group: string;
   consumer: string;
@@ -38,7 +38,7 @@ export interface AutoClaim {
   count: number;
 }
 
-export interface AckBatch {
+interface AckBatch {
   stream: string;
   group: string;
   entryIds: string[];
