@@ -187,12 +187,12 @@ async function startStack(config: StackConfig, parts: Parts): Promise<void> {
       args: ['--import', 'tsx', 'scripts/jobs/usage-drain.ts'],
       cwd,
       env: {
+        USAGE_DRAIN_CONSUMER: 'npm-start',
         ...process.env,
         REDIS_URL: config.REDIS_URL,
         DATABASE_URL: databaseUrl,
         DATABASE_DRIVER: 'pg',
         DATABASE_POOL_MAX: '2',
-        USAGE_DRAIN_CONSUMER: process.env.USAGE_DRAIN_CONSUMER ?? 'npm-start',
       },
     });
     // The job ends a blocked read within USAGE_DRAIN_BLOCK_MS (2 s), then writes and acks the batch in hand.
