@@ -53,15 +53,27 @@ async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionConte
   return edge.app.fetch(request, env, ctx);
 }
 
+/**
+ * Each Cron Trigger invocation runs the fleet reconcile and one bounded usage drain pass, side by side: one
+ * failing does not stop the other; then the first failure is rethrown, so the invocation shows as failed.
+ */
 async function scheduledHandler(controller: ScheduledController, env: Bindings): Promise<void> {
   const edge = await edgeFor(env);
-  const { runScheduledReconcile } = await import('./control/scheduled.ts');
-  await runScheduledReconcile({
-    env,
-    database: edge.database,
-    redis: edge.services.redis,
-    logger: edge.services.logger.child({ cron: controller.cron }),
-  });
+  const [{ runScheduledReconcile }, { runScheduledUsageDrain }] = await Promise.all([
+    import('./control/scheduled.ts'),
+    import('./stores/usage/drain-pass.ts'),
+  ]);
+  const logger = edge.services.logger.child({ cron: controller.cron });
+  const outcomes = await Promise.allSettled([
+    runScheduledReconcile({ env, database: edge.database, redis: edge.services.redis, logger }),
+    runScheduledUsageDrain({ env, config: edge.services.config, database: edge.database, logger }),
+  ]);
+  const failures = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ job: i, err: o.reason }] : []));
+  for (const f of failures) {
+    logger.error({ err: f.err }, `scheduled: ${f.job === 0 ? 'fleet reconcile' : 'usage drain'} failed`);
+  }
+  const failed = failures[0];
+  if (failed) throw failed.err;
 }
 
 export default {

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { jitterAboveBaseDelay } from '../../shared/backoff.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
@@ -9,10 +8,17 @@ import {
   claimIdleEntries,
   createConsumerGroup,
   type DeadLetter,
+  isMissingGroup,
   readEntries,
   type UsageStreamOptions,
 } from './usage-stream.ts';
 import { type BatchWrite, writeUsageBatch } from './write-batch.ts';
+
+/** What the drain logs through: pino under Node, the edge's JSON logger in the Worker. */
+interface DrainLogger {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 interface UsageDrainHooks {
   /** Runs inside the INSERT's transaction, before COMMIT (crash tests exit here: nothing may be written). */
@@ -26,7 +32,7 @@ export interface UsageDrainOptions extends UsageStreamOptions {
   claimIntervalMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
-  logger: Logger;
+  logger: DrainLogger;
   hooks?: UsageDrainHooks;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -51,6 +57,21 @@ export interface DrainStats extends BatchResult {
 
 export type DrainState = 'idle' | 'running' | 'stopping' | 'stopped';
 
+/** The bounds of one `runPass`: whichever is reached first ends it (checked between rounds). */
+export interface PassBounds {
+  maxRounds: number;
+  maxMs: number;
+  /** Aborted: no further round starts (the one in progress finishes and acks). */
+  signal?: AbortSignal;
+}
+
+export interface PassResult extends BatchResult {
+  rounds: number;
+  /** True when the last round found nothing: the stream was empty for this consumer when the pass ended. */
+  drained: boolean;
+  elapsedMs: number;
+}
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -69,11 +90,13 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
  * the table (INSERT … ON CONFLICT DO NOTHING on the event id), so no crash loses or doubles an event.
  *
  * States: idle → (start) running → (stop) stopping → stopped. `runOnce()` handles one round without the loop
- * (tests, one-shot jobs). A round: re-read this consumer's own pending entries first (after a restart or a
+ * (tests), `runPass()` rounds until the stream is empty or a bound is reached (`--once`, the Cron Trigger). A
+ * round: re-read this consumer's own pending entries first (after a restart or a
  * failed write), else claim entries idle past `claimIdleMs` from other (crashed) consumers when due, else read
  * new ones; validate; write the valid ones in one transaction; then, and only then, dead-letter the invalid
  * ones and XACK everything in one MULTI. If Postgres is down nothing is acked and the loop backs off; the
- * events wait in Redis.
+ * events wait in Redis. When Redis answers NOGROUP (it restarted empty: the group is gone, and the edge's next
+ * XADD re-creates the stream without one), the round re-creates the group from id 0 and goes on.
  */
 export class UsageDrain {
   readonly #o: UsageDrainOptions;
@@ -112,10 +135,51 @@ export class UsageDrain {
     this.#groupReady = true;
   }
 
-  /** Starts the loop; resolves once the group exists. Failures inside the loop are logged and retried. */
+  /**
+   * Rounds until one finds nothing or a bound is reached. A round that fails throws (nothing of it acked);
+   * rounds before it stay written and acked.
+   */
+  async runPass(bounds: PassBounds): Promise<PassResult> {
+    const now = this.#o.now ?? Date.now;
+    const startedAt = now();
+    const total: PassResult = {
+      rounds: 0,
+      drained: false,
+      elapsedMs: 0,
+      entries: 0,
+      written: 0,
+      duplicates: 0,
+      deadLettered: 0,
+      claimed: 0,
+    };
+    while (total.rounds < bounds.maxRounds && now() - startedAt < bounds.maxMs && !bounds.signal?.aborted) {
+      const r = await this.runOnce();
+      total.rounds += 1;
+      total.entries += r.entries;
+      total.written += r.written;
+      total.duplicates += r.duplicates;
+      total.deadLettered += r.deadLettered;
+      total.claimed += r.claimed;
+      if (r.entries === 0) {
+        total.drained = true;
+        break;
+      }
+    }
+    total.elapsedMs = now() - startedAt;
+    return total;
+  }
+
+  /**
+   * Starts the loop, once the group exists or creating it failed (Redis down: every round tries again, so a
+   * long-running drain outlives a Redis that starts after it). Failures inside the loop are logged and retried.
+   */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`usage drain cannot start from state ${this.#state}`);
-    await this.ensureGroup();
+    try {
+      await this.ensureGroup();
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'usage drain: cannot create the consumer group yet; the loop retries');
+    }
     this.#state = 'running';
     this.#loop = this.#run();
   }
@@ -158,6 +222,23 @@ export class UsageDrain {
    */
   async runOnce(): Promise<BatchResult> {
     await this.ensureGroup();
+    try {
+      return await this.#round();
+    } catch (err) {
+      if (!isMissingGroup(err)) throw err;
+      // The group was there (ensureGroup) and is gone: Redis restarted empty or lost the key. Every read fails
+      // until the group exists again, and the stream the edge keeps appending to would only grow.
+      this.#groupReady = false;
+      this.#o.logger.warn(
+        { stream: this.#o.stream, group: this.#o.group, err: String((err as Error).message ?? err) },
+        'usage drain: consumer group missing (Redis restarted empty?); re-creating it from id 0',
+      );
+      await this.ensureGroup();
+      return this.#round();
+    }
+  }
+
+  async #round(): Promise<BatchResult> {
     let claimed = 0;
     let entries: StreamEntry[] = [];
     if (this.#ownPendingFirst) {
@@ -238,7 +319,14 @@ export class UsageDrain {
   }
 
   async #ackAndBury(entryIds: string[], dead: DeadLetter[]): Promise<void> {
-    const acked = await ackAndDeadLetter(this.#o, entryIds, dead);
+    let acked: Awaited<ReturnType<typeof ackAndDeadLetter>>;
+    try {
+      acked = await ackAndDeadLetter(this.#o, entryIds, dead);
+    } catch (err) {
+      // Redis refused or did not answer the MULTI: the batch is still this consumer's pending; re-read it first.
+      this.#ownPendingFirst = true;
+      throw err;
+    }
     if (!acked.confirmed) {
       this.#ownPendingFirst = true;
       const message = 'Redis did not acknowledge the usage batch; it will be retried';

@@ -1,9 +1,11 @@
 /**
  * `npm start`: the whole stack on this machine with nothing installed but Node. In order: the shipped models,
  * the database (embedded PGlite, or DATABASE_URL), migrations, the demo tenant and key, the Upstash REST bridge
- * (when REDIS_URL is set), the Neon WebSocket proxy, the origin (signed by a per-run key), and the edge under
+ * (when REDIS_URL is set), the Neon WebSocket proxy, the origin (signed by a per-run key), the usage drain (when
+ * REDIS_URL is set: it moves the edge's usage events from the Redis stream to Postgres), and the edge under
  * `wrangler dev`. It waits until every part answers, writes `.aiserve/local.json` and prints a curl that runs
- * a real inference through the edge. Ctrl-C stops the parts in reverse order and exits 0.
+ * a real inference through the edge. Ctrl-C stops the parts in reverse order (the edge first, then the drain,
+ * which finishes and acks its batch) and exits 0.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { type StackConfig, stackConfigSchema } from '../../shared/config/local.ts';
+import { USAGE_STREAM } from '../../shared/redis-keys.ts';
 import { prepareModels } from '../models/prepare.ts';
 import { exampleClsRequest } from './example-request.ts';
 import { startNeonWsProxy } from './neon-ws-proxy.ts';
@@ -26,7 +29,7 @@ import { startUpstashBridge } from './upstash-bridge.ts';
 
 const log = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
-/** What has been started, stopped in reverse order (edge, origin, proxy, bridge, database). */
+/** What has been started, stopped in reverse order (edge, usage drain, origin, proxy, bridge, database). */
 class Parts {
   #stops: { name: string; stop: () => Promise<unknown> }[] = [];
   #children: Child[] = [];
@@ -173,7 +176,32 @@ async function startStack(config: StackConfig, parts: Parts): Promise<void> {
   state.originUrl = originUrl;
   state.pids = { start: process.pid, origin: origin.pid };
 
-  // 7. The edge in workerd.
+  // 7. The usage drain, when the edge's usage goes to a Redis stream: nothing else moves it to Postgres. Started
+  // before the edge so that it stops after it: on Ctrl-C the last events the edge appended are still drained.
+  // Straight to Redis and the database (not through the bridge or the proxy), as a self-hosted drain runs.
+  let drain: Child | undefined;
+  if (config.REDIS_URL) {
+    drain = startChild({
+      name: 'usage-drain',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'scripts/jobs/usage-drain.ts'],
+      cwd,
+      env: {
+        USAGE_DRAIN_CONSUMER: 'npm-start',
+        ...process.env,
+        REDIS_URL: config.REDIS_URL,
+        DATABASE_URL: databaseUrl,
+        DATABASE_DRIVER: 'pg',
+        DATABASE_POOL_MAX: '2',
+      },
+    });
+    // The job ends a blocked read within USAGE_DRAIN_BLOCK_MS (2 s), then writes and acks the batch in hand.
+    parts.addChild(drain, 15_000);
+    state.pids.drain = drain.pid;
+    log(`usage drain: Redis stream ${USAGE_STREAM} → Postgres usage_events`);
+  }
+
+  // 8. The edge in workerd.
   let edge: Child | undefined;
   if (config.AISERVE_EDGE) {
     const envFile = join(stateDir, 'edge.env');
@@ -213,6 +241,11 @@ async function startStack(config: StackConfig, parts: Parts): Promise<void> {
   if (edge && state.edgeUrl) {
     await waitForHttp(`${state.edgeUrl}/v2/health/ready`, { child: edge, timeoutMs });
     log(`edge ready at ${state.edgeUrl}`);
+  }
+
+  const drainExit = drain?.exitCode();
+  if (drain && drainExit !== null && drainExit !== undefined) {
+    throw new Error(`usage-drain exited with code ${drainExit} during start-up`);
   }
 
   await writeLocalState(stateDir, state);

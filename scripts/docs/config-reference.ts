@@ -18,7 +18,11 @@ import {
   upstashBridgeConfigSchema,
 } from '../../shared/config/local.ts';
 import { originConfigSchema } from '../../shared/config/origin.ts';
-import { partitionsConfigSchema, pipelineConfigSchema } from '../../shared/config/pipeline.ts';
+import {
+  edgeUsageDrainConfigSchema,
+  partitionsConfigSchema,
+  pipelineConfigSchema,
+} from '../../shared/config/pipeline.ts';
 import { autoscalerEnvSchema } from '../../shared/fleet/autoscaler-config.ts';
 
 export const REFERENCE_PATH = 'docs/reference/configuration.md';
@@ -104,9 +108,19 @@ export const CONFIG_SECTIONS: ConfigSection[] = [
     source: 'shared/config/pipeline.ts',
     schema: pipelineConfigSchema,
     intro:
-      'The job that moves usage events from the Redis stream to Postgres (`npx tsx scripts/jobs/usage-drain.ts`), ' +
-      'together with the [database client](#database-client) variables. Explained in ' +
-      '[the data layer](../concepts/data-layer.md#usage-drain).',
+      'The process that moves usage events from the Redis stream to Postgres (`npm run usage:drain`; `npm start` ' +
+      'runs it as a child when `REDIS_URL` is set), together with the [database client](#database-client) ' +
+      'variables. Explained in [the data layer](../concepts/data-layer.md#usage-drain).',
+  },
+  {
+    title: 'Usage drain on the Cron Trigger',
+    schemaName: 'edgeUsageDrainConfigSchema',
+    source: 'shared/config/pipeline.ts',
+    schema: edgeUsageDrainConfigSchema,
+    intro:
+      "The bounded drain pass the edge Worker's Cron Trigger runs every minute, read from the Worker's vars like " +
+      'the [edge](#edge) table, over its `UPSTASH_REDIS_REST_*` and `DATABASE_URL`. Explained in ' +
+      '[operating](../guides/operating.md#the-usage-drain).',
   },
   {
     title: 'Partition maintenance',

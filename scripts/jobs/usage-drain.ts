@@ -1,13 +1,15 @@
 /**
- * The usage drain job: `tsx scripts/jobs/usage-drain.ts [--once]`. Reads REDIS_URL, USAGE_DRAIN_* and the
- * DATABASE_* variables (docs/reference/configuration.md; docs/guides/operating.md, "The usage drain"). Runs until SIGTERM/SIGINT, finishing the batch
- * in hand; `--once` drains what is there and exits (for a cron schedule). Exit codes: 0 done, 2 bad
- * configuration, 5 Postgres or Redis down during a --once run (nothing acked), 1 anything else.
+ * The usage drain job: `npm run usage:drain [-- --once]` (`tsx scripts/jobs/usage-drain.ts`), also the child
+ * `npm start` runs when REDIS_URL is set. Reads REDIS_URL, USAGE_DRAIN_* and the DATABASE_* variables
+ * (docs/reference/configuration.md; docs/guides/operating.md, "The usage drain"). Runs until SIGTERM/SIGINT,
+ * finishing the batch in hand; `--once` drains what is there and exits (for a cron schedule). Exit codes: 0
+ * done, 2 bad configuration, 5 Postgres or Redis down during a --once run (nothing acked), 1 anything else.
  */
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createDatabase } from '../../drizzle/client/client.ts';
+import { ioredisUsageStream } from '../../drizzle/pipeline/stream-ioredis.ts';
 import { UsageDrain } from '../../drizzle/pipeline/usage-drain.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { ConfigError, loadConfig } from '../../shared/config/load.ts';
@@ -28,6 +30,13 @@ function dependencyDown(err: unknown): boolean {
 
 async function main(): Promise<number> {
   const once = process.argv.includes('--once');
+  // Installed first: a stop asked for while connecting still ends with the batch in hand acked, not a kill.
+  const stop = new AbortController();
+  const stopRequested = new Promise<void>((resolve) => {
+    stop.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
   const env = resolveCliEnv(process.env);
   let config: ReturnType<typeof loadConfig<typeof pipelineConfigSchema>>;
   let dataConfig: ReturnType<typeof loadDataConfig>;
@@ -53,13 +62,14 @@ async function main(): Promise<number> {
   // Commands fail fast while Redis is down (the drain backs off and retries) instead of queueing forever.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const consumer = config.USAGE_DRAIN_CONSUMER ?? hostname();
   const drain = new UsageDrain({
-    redis,
+    redis: ioredisUsageStream(redis),
     db: database.primary,
     stream: config.USAGE_STREAM,
     deadLetterStream: config.USAGE_DEAD_LETTER_STREAM,
     group: config.USAGE_DRAIN_GROUP,
-    consumer: config.USAGE_DRAIN_CONSUMER ?? hostname(),
+    consumer,
     batchSize: config.USAGE_DRAIN_BATCH,
     blockMs: once ? 0 : config.USAGE_DRAIN_BLOCK_MS,
     claimIdleMs: config.USAGE_DRAIN_CLAIM_IDLE_MS,
@@ -72,16 +82,20 @@ async function main(): Promise<number> {
   try {
     if (once) {
       // Bounded: a producer faster than the drain must not keep a cron run alive forever.
-      for (let round = 0; round < 10_000; round += 1) if ((await drain.runOnce()).entries === 0) break;
-      logger.info(drain.stats(), 'usage drain finished');
+      const pass = await drain.runPass({
+        maxRounds: 10_000,
+        maxMs: Number.POSITIVE_INFINITY,
+        signal: stop.signal,
+      });
+      logger.info({ ...drain.stats(), drained: pass.drained, rounds: pass.rounds }, 'usage drain finished');
       return EXIT.OK;
     }
     await drain.start();
-    logger.info({ stream: config.USAGE_STREAM, group: config.USAGE_DRAIN_GROUP }, 'usage drain started');
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    logger.info(
+      { stream: config.USAGE_STREAM, group: config.USAGE_DRAIN_GROUP, consumer },
+      'usage drain started',
+    );
+    await stopRequested;
     await drain.stop();
     logger.info(drain.stats(), 'usage drain stopped');
     return EXIT.OK;

@@ -81,7 +81,7 @@ export const stackConfigSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional()
     .describe(
-      'Set: start the Upstash REST bridge in front of this Redis, and the edge uses it for its key cache, limits, response cache, origin registry and usage stream. Unset: the edge uses its in-memory stores.',
+      'Set: start the Upstash REST bridge in front of this Redis (the edge uses it for its key cache, limits, response cache, origin registry and usage stream) and the usage drain that moves the usage stream into Postgres. Unset: the edge uses its in-memory stores and writes usage to Postgres itself.',
     ),
   UPSTASH_BRIDGE_PORT: port.default(0).describe("The bridge's port; `0` picks a free one."),
   NEON_WS_PROXY_PORT: port.default(0).describe("The Neon WebSocket proxy's port; `0` picks a free one."),

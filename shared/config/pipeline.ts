@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { USAGE_CONSUMER_GROUP, USAGE_DEAD_LETTER_STREAM, USAGE_STREAM } from '../redis-keys.ts';
-import { int } from './fields.ts';
+import { bool, int } from './fields.ts';
 
 /**
  * The usage drain job's configuration (`tsx scripts/jobs/usage-drain.ts`). Each field's `.describe()` is its
@@ -61,6 +61,42 @@ export const pipelineConfigSchema = z.object({
     .default('info')
     .describe('pino log level.'),
 });
+
+/**
+ * The usage drain pass the edge Worker's Cron Trigger runs (`scheduled`, every minute in `wrangler.toml`), over
+ * the edge's own `UPSTASH_REDIS_REST_*` and `DATABASE_URL`. Stream and group names are the ones the edge writes
+ * to and the Node drain reads with, so both drains share one consumer group. Each field's `.describe()` is its
+ * documentation.
+ */
+export const edgeUsageDrainConfigSchema = pipelineConfigSchema
+  .pick({ USAGE_DRAIN_BATCH: true, USAGE_DRAIN_CLAIM_IDLE_MS: true, USAGE_DEAD_LETTER_MAXLEN: true })
+  .extend({
+    USAGE_DRAIN_CRON: bool
+      .default(true)
+      .describe(
+        'Whether each Cron Trigger invocation also runs a usage drain pass (it needs `UPSTASH_REDIS_REST_URL` and `DATABASE_URL`; without either it is skipped with a log line). `false` where an always-on Node drain (`npm run usage:drain`) does the work alone.',
+      ),
+    USAGE_DRAIN_PASS_MS: int(1_000, 600_000)
+      .default(20_000)
+      .describe(
+        'Wall-clock bound on one pass, in milliseconds: no round starts after it (the round in progress finishes and acks). Keep it well under the cron interval (60 s) so passes never overlap.',
+      ),
+    USAGE_DRAIN_PASS_ROUNDS: int(1, 10_000)
+      .default(200)
+      .describe(
+        'Rounds (batches of `USAGE_DRAIN_BATCH`) per pass at most. A round is two Upstash REST calls (the read, then one MULTI with the acks), the first of a pass a few more (its own pending entries, XAUTOCLAIM); the pass holds one Postgres connection. 200 rounds of 500 is 100,000 events a pass.',
+      ),
+    USAGE_DRAIN_CONSUMER: z
+      .string()
+      .min(1)
+      .default('edge-cron')
+      .describe(
+        "Consumer name of the Worker's drain in the group; one name for every invocation, so a pass re-reads what a failed one left pending.",
+      ),
+    USAGE_DRAIN_REDIS_TIMEOUT_MS: int(100, 60_000)
+      .default(5_000)
+      .describe("Bound on each of the pass's Upstash REST calls, in milliseconds."),
+  });
 
 /**
  * Partition maintenance (`npm run cli -- partitions run`, `tsx scripts/jobs/partitions.ts`). Each field's

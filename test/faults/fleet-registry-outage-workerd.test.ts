@@ -94,7 +94,7 @@ async function fleetIds(base: string): Promise<string | null> {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     signal: AbortSignal.timeout(5_000),
   }).catch(() => null);
-  if (!res || res.status !== 200) {
+  if (res?.status !== 200) {
     await res?.text();
     return null;
   }

@@ -22,6 +22,8 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
   start(): Promise<void>;
+  /** stop() then start(): what a Redis that lost its data looks like to its clients (every key and group gone). */
+  restartEmpty(): Promise<void>;
 }
 
 async function spawnRedis(port: number): Promise<ChildProcess> {
@@ -39,13 +41,13 @@ async function spawnRedis(port: number): Promise<ChildProcess> {
     }
   }
   proc.kill('SIGKILL');
-  throw new Error('redis-server did not start');
+  throw new Error(`redis-server did not start on port ${port}`);
 }
 
 export async function startPrivateRedis(port?: number): Promise<PrivateRedis> {
   const chosen = port ?? (await freePort());
   let proc: ChildProcess | null = await spawnRedis(chosen);
-  return {
+  const redis: PrivateRedis = {
     port: chosen,
     url: `redis://127.0.0.1:${chosen}`,
     async stop() {
@@ -60,5 +62,10 @@ export async function startPrivateRedis(port?: number): Promise<PrivateRedis> {
       if (proc) return;
       proc = await spawnRedis(chosen);
     },
+    async restartEmpty() {
+      await redis.stop();
+      await redis.start();
+    },
   };
+  return redis;
 }

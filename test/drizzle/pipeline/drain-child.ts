@@ -8,6 +8,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
+import { ioredisUsageStream } from '../../../drizzle/pipeline/stream-ioredis.ts';
 import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 
 const env = process.env;
@@ -16,7 +17,7 @@ const pool = new pg.Pool({ connectionString: env['DATABASE_URL'], max: 1 });
 const redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: 1 });
 
 const drain = new UsageDrain({
-  redis,
+  redis: ioredisUsageStream(redis),
   db: drizzle(pool),
   stream: env['STREAM']!,
   deadLetterStream: `${env['STREAM']}:dead`,

@@ -3,6 +3,7 @@ import { Redis as Upstash } from '@upstash/redis';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ioredisUsageStream } from '../../../drizzle/pipeline/stream-ioredis.ts';
 import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import { createRedisUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
@@ -45,7 +46,7 @@ describe('edge usage sink → Upstash bridge → Redis stream → drain → Post
     await sink.record(events[0]!);
 
     const drain = new UsageDrain({
-      redis,
+      redis: ioredisUsageStream(redis),
       db: tdb.db,
       stream,
       deadLetterStream: `${stream}:dead`,

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ioredisUsageStream } from '../../../drizzle/pipeline/stream-ioredis.ts';
 import { UsageDrain, type UsageDrainOptions } from '../../../drizzle/pipeline/usage-drain.ts';
 import { isAppError } from '../../../shared/errors/app-error.ts';
 import {
@@ -34,7 +35,7 @@ function newStream(): string {
 
 function drainFor(stream: string, overrides: Partial<UsageDrainOptions> = {}): UsageDrain {
   return new UsageDrain({
-    redis,
+    redis: ioredisUsageStream(redis),
     db: tdb.db,
     stream,
     deadLetterStream: `${stream}:dead`,
