@@ -1,4 +1,4 @@
-import { controlConfigSchema } from '../../shared/config/control.ts';
+import { controlConfigSchema, providerOrder } from '../../shared/config/control.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { stringBindings } from '../config.ts';
 import type { EdgeLogger } from '../observability/logger.ts';
@@ -32,6 +32,13 @@ export async function runScheduledReconcile(deps: ScheduledDeps): Promise<Schedu
     return { ran: false, reason };
   }
   const config = loadConfig(controlConfigSchema, stringBindings(deps.env), 'control');
+  // A fleet of static or self-registering origins has no provider to rent from; the same Cron Trigger also
+  // drains usage, so a deployment without a control plane must not fail every invocation.
+  if (providerOrder(config).length === 0) {
+    const reason = 'no GPU provider is configured (CONTROL_PROVIDERS or a provider API key)';
+    deps.logger.info({ reason }, 'scheduled: fleet reconcile skipped');
+    return { ran: false, reason };
+  }
   const reconcile = deps.reconcile ?? runReconcile;
   const redis = deps.redis;
   const report = await deps.database.use((handle) => {

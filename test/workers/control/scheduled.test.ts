@@ -93,6 +93,7 @@ describe('scheduled fleet reconcile (Cron Trigger)', () => {
       return lines.filter((l) => l.msg === 'scheduled: host credentials');
     };
     const upstash = {
+      RUNPOD_API_KEY: 'k',
       UPSTASH_REDIS_REST_URL: 'https://db.upstash.io',
       UPSTASH_REDIS_REST_TOKEN: 'edge-token',
     };
@@ -100,6 +101,26 @@ describe('scheduled fleet reconcile (Cron Trigger)', () => {
     expect(shared).toHaveLength(1);
     expect(String(shared[0]!.fields['warning'])).toContain('fleet host-acl');
     expect(await run({ ...upstash, HOST_REGISTRY_REST_TOKEN: 'restricted' })).toEqual([]);
+  });
+
+  it('skips without failing when no GPU provider is configured, so the same cron can drain usage', async () => {
+    const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
+    const outcome = await runScheduledReconcile({
+      env: {},
+      database,
+      redis,
+      logger: recordingLogger(lines),
+      reconcile: async () => {
+        throw new Error('cannot launch hosts without CONTROL_ORIGIN_IMAGE');
+      },
+    });
+    expect(outcome).toEqual({
+      ran: false,
+      reason: 'no GPU provider is configured (CONTROL_PROVIDERS or a provider API key)',
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'scheduled: fleet reconcile skipped' }),
+    ]);
   });
 
   it('fails loudly on an invalid control configuration instead of running', async () => {
