@@ -69,7 +69,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   });
 
   app.use('*', edgeContext({ services, platform: options.platform }));
-  app.use('*', requestId({ logger: services.logger }));
+  app.use('*', requestId({ logger: services.logger, tracing: services.tracing }));
   app.use(
     '*',
     securityHeaders({ hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS, corsOrigins: config.CORS_ORIGINS }),

@@ -1,9 +1,11 @@
 import type { Redis } from '@upstash/redis';
 import type { EdgeConfig } from '../shared/config/edge.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
+import { AISERVE_VERSION } from '../shared/version.ts';
 import type { EdgeSettings } from './config.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
+import { createEdgeTracing, type EdgeTracing } from './observability/tracing.ts';
 import { createEdgeRouting, type EdgeRouting } from './routing/edge-routing.ts';
 import type { DataAccess } from './stores/database/data-access.ts';
 import type { DatabaseSource } from './stores/database/database-source.ts';
@@ -20,6 +22,8 @@ export interface Services {
   config: EdgeConfig;
   logger: EdgeLogger;
   metrics: EdgeMetrics;
+  /** Span export (`OTEL_EXPORTER_OTLP_ENDPOINT`); null without an endpoint: no spans, `traceparent` only. */
+  tracing: EdgeTracing | null;
   /** `@upstash/redis` with auto-pipelining; null without `UPSTASH_REDIS_REST_URL` (in-memory stores). */
   redis: Redis | null;
   /** Postgres; null when no database is configured (auth then answers 503 naming Postgres on a cold key). */
@@ -77,6 +81,19 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     base: { env: config.ENVIRONMENT },
   });
   const metrics = createMetrics();
+  let exportWarnedAt = Number.NEGATIVE_INFINITY;
+  const tracing = await createEdgeTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    headers: config.OTEL_EXPORTER_OTLP_HEADERS,
+    serviceVersion: AISERVE_VERSION,
+    environment: config.ENVIRONMENT,
+    onExportError: (err) => {
+      // Once a minute per isolate: a collector that is down would otherwise cost a log line per request.
+      if (now() - exportWarnedAt < 60_000) return;
+      exportWarnedAt = now();
+      logger.warn({ err }, 'trace export failed; those spans are dropped (logged at most once a minute)');
+    },
+  });
   const redis = deps.redis !== undefined ? deps.redis : createRedis(config);
   const data = deps.data;
   const keys = createKeyCache({
@@ -146,6 +163,7 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     config,
     logger,
     metrics,
+    tracing,
     redis,
     data,
     database: deps.database ?? null,

@@ -5,7 +5,6 @@ import {
   initTracing,
   newTraceparent,
   noopTracing,
-  otlpTracesUrl,
   parseTraceparent,
 } from '../../../origin/observability/tracing.ts';
 
@@ -100,11 +99,5 @@ describe('tracing', () => {
     expect(other?.parentSpanContext).toBeUndefined();
     expect(span.traceparent).toBe(`00-${TRACE}-${infer?.spanContext().spanId}-01`);
     await tracing.shutdown();
-  });
-
-  it('builds the OTLP traces URL from the base endpoint', () => {
-    expect(otlpTracesUrl('http://collector:4318')).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl('http://collector:4318/')).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl('http://collector:4318/v1/traces')).toBe('http://collector:4318/v1/traces');
   });
 });
