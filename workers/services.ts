@@ -1,10 +1,12 @@
 import type { Redis } from '@upstash/redis';
+import { pingDatabase } from '../drizzle/queries/health.ts';
 import type { EdgeConfig } from '../shared/config/edge.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
 import { AISERVE_VERSION } from '../shared/version.ts';
 import type { EdgeSettings } from './config.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
+import { createEdgeReadiness, type DependencyProbe, type EdgeReadiness } from './observability/readiness.ts';
 import { createEdgeTracing, type EdgeTracing } from './observability/tracing.ts';
 import { createEdgeRouting, type EdgeRouting } from './routing/edge-routing.ts';
 import type { DataAccess } from './stores/database/data-access.ts';
@@ -42,6 +44,8 @@ export interface Services {
    * inference routes are not served.
    */
   routing: EdgeRouting | null;
+  /** What `GET /v2/health/ready` answers: each configured database's reachability, cached briefly. */
+  readiness: EdgeReadiness;
   /** Epoch ms. */
   now(): number;
 }
@@ -159,6 +163,18 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
           ...(deps.originFetch ? { fetch: deps.originFetch } : {}),
           ...(deps.random ? { random: deps.random } : {}),
         });
+  const database = deps.database ?? null;
+  const probes: DependencyProbe[] = [];
+  if (database) probes.push({ name: 'postgres', check: () => database.use((h) => pingDatabase(h.primary)) });
+  if (redis) probes.push({ name: 'redis', check: () => redis.ping() });
+  const readiness = createEdgeReadiness({
+    probes,
+    cacheMs: config.HEALTH_READY_CACHE_MS,
+    timeoutMs: config.HEALTH_READY_TIMEOUT_MS,
+    now,
+    shareInFlight: !deps.isolatedRequests,
+    onDown: (dependency, err) => logger.warn({ err, dependency }, `readiness: ${dependency} is unreachable`),
+  });
   return {
     config,
     logger,
@@ -166,7 +182,7 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     tracing,
     redis,
     data,
-    database: deps.database ?? null,
+    database,
     keys,
     touch,
     limiter,
@@ -174,6 +190,7 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     usage,
     operatorTokenHash: config.ADMIN_TOKEN ? hashKeySecret(config.ADMIN_TOKEN) : null,
     routing,
+    readiness,
     now,
   };
 }

@@ -158,6 +158,11 @@ export const edgeConfigSchema = z.object({
     .describe(
       "Headers sent with each trace export, `key=value` comma-separated with percent-encoded values (a collector's API key: a secret). Unset: none.",
     ),
+  HEALTH_READY_TIMEOUT_MS: int(50, 30_000)
+    .default(2_000)
+    .describe(
+      'Bound on each dependency check of `GET /v2/health/ready`, in milliseconds: a database slower than this to answer `SELECT 1` or `PING` is reported down.',
+    ),
   HEALTH_READY_CACHE_MS: int(0, 60_000)
     .default(3_000)
     .describe(

@@ -25,7 +25,7 @@ type AttributeValue = string | number | boolean;
 type Attributes = Record<string, AttributeValue>;
 
 /** One span inside a request (auth, rate limit, cache lookup, an origin attempt). */
-export interface EdgeSpan {
+interface EdgeSpan {
   /** This span as a `traceparent`: what a call made on its behalf forwards. */
   readonly traceparent: string;
   setAttribute(key: string, value: AttributeValue): void;

@@ -46,7 +46,7 @@ export interface AttemptTracer {
   start(originId: string, attempt: number): AttemptSpan;
 }
 
-export interface AttemptSpan {
+interface AttemptSpan {
   /** Forwarded as the attempt's `traceparent`, so the origin's span is this attempt's child. */
   readonly traceparent: string;
   end(outcome: AttemptOutcome): void;

@@ -19,6 +19,8 @@ export interface RateLimitVariables {
 export interface RateLimitOptions extends LimiterOptions {
   /** Started in the same tick as the limiter call, so both share one pipelined Redis round trip. */
   startCacheLookup?: ((c: Context) => Promise<CacheLookupResult> | undefined) | null;
+  /** Paths passed through uncharged and without `RateLimit-*` headers (the health probes). */
+  exemptPaths?: ReadonlySet<string>;
 }
 
 type RateLimitEnv = {
@@ -41,6 +43,7 @@ type RateLimitEnv = {
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<RateLimitEnv> {
   const { metrics } = options;
   return async function rateLimitMiddleware(c, next) {
+    if (options.exemptPaths?.has(c.req.path)) return next();
     const bucket = bucketFor(c, c.get('auth'), options.ip);
     const cost = c.get('inference')?.items ?? 1;
     if (cost > bucket.burst) {
