@@ -143,6 +143,12 @@ const infer = (key: string, values: number[], headers: Record<string, string> = 
 });
 
 describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache API)', () => {
+  it('is ready, naming Postgres (through the Neon driver) and Redis as up', async () => {
+    const res = await call('/v2/health/ready');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ready: true, dependencies: { postgres: 'up', redis: 'up' } });
+  });
+
   it('refuses a missing or unknown key with 401 JSON, and a model outside the key’s scope with 403', async () => {
     const missing = await call('/v2/models/m/infer', { method: 'POST', body: '{}' });
     expect(missing.status).toBe(401);
