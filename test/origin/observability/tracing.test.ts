@@ -100,4 +100,30 @@ describe('tracing', () => {
     expect(span.traceparent).toBe(`00-${TRACE}-${infer?.spanContext().spanId}-01`);
     await tracing.shutdown();
   });
+
+  it('renames a span and makes children of it, recording ones only when the parent records', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = await initTracing({ serviceName: 'aiserve-origin', exporter });
+    const span = tracing.startSpan('POST', { traceparent: VALID });
+    expect(span.recording).toBe(true);
+    span.updateName('POST /v2/models/:model/infer');
+    const child = span.child('queue wait', { 'aiserve.model': 'm' });
+    child.end();
+    span.end();
+    await tracing.flush();
+    const [queued, request] = exporter.getFinishedSpans();
+    expect(request?.name).toBe('POST /v2/models/:model/infer');
+    expect(queued?.name).toBe('queue wait');
+    expect(queued?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+    expect(queued?.spanContext().traceId).toBe(TRACE);
+    expect(queued?.attributes['aiserve.model']).toBe('m');
+    // An unsampled caller: nothing records, children included.
+    const unsampled = tracing.startSpan('POST', { traceparent: `00-${TRACE}-${PARENT}-00` });
+    expect(unsampled.recording).toBe(false);
+    expect(unsampled.child('compute').recording).toBe(false);
+    await tracing.shutdown();
+    const noop = noopTracing.startSpan('POST');
+    expect(noop.recording).toBe(false);
+    expect(noop.child('compute').traceparent).toBe(noop.traceparent);
+  });
 });
