@@ -8,6 +8,7 @@ import type { Logger } from './observability/logger.ts';
 import { createOriginMetrics, type OriginMetrics, type PendingCount } from './observability/metrics.ts';
 import { initTracing, type Tracing } from './observability/tracing.ts';
 import { JsonParsePool } from './protocol/json-parse/pool.ts';
+import { Readiness } from './readiness.ts';
 import { ModelRepository } from './repository/repository.ts';
 import { executionOptionsFromConfig } from './runtime/execution-provider.ts';
 import { createOriginApp } from './server/app.ts';
@@ -18,6 +19,8 @@ import { ServedModel } from './serving/served-model.ts';
 export interface Origin {
   url: string;
   lifecycle: Lifecycle;
+  /** What `/v2/health/ready` answers. */
+  readiness: Readiness;
   metrics: OriginMetrics;
   repository: ModelRepository<ServedModel>;
   /** Readiness off at once, no new work, queued and in-flight requests finish, then everything closes. */
@@ -90,9 +93,11 @@ export async function startOrigin(
             logger.error({ err }, 'JSON parse worker died; its requests are parsed on the main thread'),
         })
       : null;
+  const readiness = new Readiness({ lifecycle, repository });
   const app = createOriginApp({
     repository,
     lifecycle,
+    readiness,
     metrics,
     logger,
     clock,
@@ -114,8 +119,9 @@ export async function startOrigin(
   );
 
   if (config.MODEL_CONTROL_MODE === 'none') {
-    await repository.loadAll();
+    readiness.expect((await repository.loadAll()).map((row) => row.name));
   } else {
+    readiness.expect(config.LOAD_MODELS);
     for (const name of config.LOAD_MODELS) {
       await repository.load(name).catch(() => {
         // logged by the repository; the others still load
@@ -128,10 +134,11 @@ export async function startOrigin(
       logger.error({ model: row.name, version: row.version }, `model unavailable: ${row.reason}`);
   }
   lifecycle.ready();
-  logger.info(
-    { models: index.filter((r) => r.state === 'READY').map((r) => `${r.name}/${r.version}`) },
-    'origin ready',
-  );
+  const served = index.filter((r) => r.state === 'READY').map((r) => `${r.name}/${r.version}`);
+  const readyNow = readiness.check();
+  if (readyNow.ready) logger.info({ models: served }, 'origin ready');
+  // It serves (and advertises to the fleet) what did load; /v2/health/ready says it is short of the rest.
+  else logger.error({ models: served }, `origin serving, but not ready: ${readyNow.error}`);
   // Joins the fleet only once ready, so routers never see models that cannot be served yet.
   const fleet = await joinFleet(config, {
     listenUrl: server.url,
@@ -167,5 +174,5 @@ export async function startOrigin(
     return draining;
   };
 
-  return { url: server.url, lifecycle, metrics, repository, drain };
+  return { url: server.url, lifecycle, readiness, metrics, repository, drain };
 }

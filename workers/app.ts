@@ -25,6 +25,8 @@ export interface AppOptions {
   platform(c: Context): Platform;
 }
 
+const HEALTH_PATHS = new Set(['/v2/health/live', '/v2/health/ready']);
+
 function codeForStatus(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHENTICATED';
   if (status === 403) return 'FORBIDDEN';
@@ -58,8 +60,8 @@ function validationError(issues: { path: PropertyKey[]; message: string }[], whe
  * The edge app, from the services built whole. Middleware order (ARCHITECTURE.md): context → request id →
  * security headers/CORS → usage (outside auth, so it records every answer to a valid key) → admin refusal audit
  * (admin routes: 401/403 to the audit log, sampled) → auth-failure limit (per IP, keyed routes) → body limit →
- * auth → infer body → rate limit (which also starts the cache lookup) → routes. Errors from anywhere are
- * rendered once, by `onError`.
+ * auth → infer body → rate limit (which also starts the cache lookup; not on the health routes) → routes.
+ * Errors from anywhere are rendered once, by `onError`.
  */
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
   const { config, metrics, routing } = services;
@@ -71,7 +73,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   });
 
   app.use('*', edgeContext({ services, platform: options.platform }));
-  app.use('*', requestId({ logger: services.logger }));
+  app.use('*', requestId({ logger: services.logger, tracing: services.tracing }));
   app.use(
     '*',
     securityHeaders({ hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS, corsOrigins: config.CORS_ORIGINS }),
@@ -110,7 +112,13 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
   const cache = routing?.cache;
   app.use(
     '*',
-    rateLimit({ ...limiters, startCacheLookup: cache ? (c) => startCacheLookup(c, cache) : null }),
+    rateLimit({
+      ...limiters,
+      startCacheLookup: cache ? (c) => startCacheLookup(c, cache) : null,
+      // Probes are not charged: a load balancer must never see a 429 (or, failing closed, a 503) from the
+      // health routes, and readiness answers from its own cache rather than at a Redis round trip per probe.
+      exemptPaths: HEALTH_PATHS,
+    }),
   );
 
   registerRoutes(app, services);

@@ -35,6 +35,21 @@ function edgeFor(env: Bindings): Promise<BuiltEdge> {
   return built;
 }
 
+/**
+ * What a worker whose configuration does not load answers: alive (a restart would not help; a redeploy
+ * will), not ready, and 500 for everything else.
+ */
+function misconfigured(path: string): Response {
+  if (path === '/v2/health/live') return Response.json({ live: true });
+  if (path === '/v2/health/ready') {
+    return Response.json(
+      { ready: false, dependencies: {}, error: 'edge configuration invalid; see the worker logs' },
+      { status: 503 },
+    );
+  }
+  return toErrorResponse(new AppError('INTERNAL', 'edge is misconfigured; see the worker logs'));
+}
+
 async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
   let edge: BuiltEdge;
   try {
@@ -48,7 +63,7 @@ async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionConte
         err: String(err),
       }),
     );
-    return toErrorResponse(new AppError('INTERNAL', 'edge is misconfigured; see the worker logs'));
+    return misconfigured(new URL(request.url).pathname);
   }
   return edge.app.fetch(request, env, ctx);
 }

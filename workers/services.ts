@@ -1,10 +1,14 @@
 import type { Redis } from '@upstash/redis';
+import { pingDatabase } from '../drizzle/queries/health.ts';
 import type { EdgeConfig } from '../shared/config/edge.ts';
 import { hashKeySecret } from '../shared/keys/api-key.ts';
+import { AISERVE_VERSION } from '../shared/version.ts';
 import type { LastKnownStore } from './adapters/platform.ts';
 import type { EdgeSettings } from './config.ts';
 import { createLogger, type EdgeLogger } from './observability/logger.ts';
 import { createMetrics, type EdgeMetrics } from './observability/metrics.ts';
+import { createEdgeReadiness, type DependencyProbe, type EdgeReadiness } from './observability/readiness.ts';
+import { createEdgeTracing, type EdgeTracing } from './observability/tracing.ts';
 import { createEdgeRouting, type EdgeRouting } from './routing/edge-routing.ts';
 import type { DataAccess } from './stores/database/data-access.ts';
 import type { DatabaseSource } from './stores/database/database-source.ts';
@@ -21,6 +25,8 @@ export interface Services {
   config: EdgeConfig;
   logger: EdgeLogger;
   metrics: EdgeMetrics;
+  /** Span export (`OTEL_EXPORTER_OTLP_ENDPOINT`); null without an endpoint: no spans, `traceparent` only. */
+  tracing: EdgeTracing | null;
   /** `@upstash/redis` with auto-pipelining; null without `UPSTASH_REDIS_REST_URL` (in-memory stores). */
   redis: Redis | null;
   /** Postgres; null when no database is configured (auth then answers 503 naming Postgres on a cold key). */
@@ -39,6 +45,8 @@ export interface Services {
    * inference routes are not served.
    */
   routing: EdgeRouting | null;
+  /** What `GET /v2/health/ready` answers: each configured database's reachability, cached briefly. */
+  readiness: EdgeReadiness;
   /** Epoch ms. */
   now(): number;
 }
@@ -80,6 +88,19 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     base: { env: config.ENVIRONMENT },
   });
   const metrics = createMetrics();
+  let exportWarnedAt = Number.NEGATIVE_INFINITY;
+  const tracing = await createEdgeTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    headers: config.OTEL_EXPORTER_OTLP_HEADERS,
+    serviceVersion: AISERVE_VERSION,
+    environment: config.ENVIRONMENT,
+    onExportError: (err) => {
+      // Once a minute per isolate: a collector that is down would otherwise cost a log line per request.
+      if (now() - exportWarnedAt < 60_000) return;
+      exportWarnedAt = now();
+      logger.warn({ err }, 'trace export failed; those spans are dropped (logged at most once a minute)');
+    },
+  });
   const redis = deps.redis !== undefined ? deps.redis : createRedis(config);
   const data = deps.data;
   const keys = createKeyCache({
@@ -147,13 +168,26 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
           ...(deps.originFetch ? { fetch: deps.originFetch } : {}),
           ...(deps.random ? { random: deps.random } : {}),
         });
+  const database = deps.database ?? null;
+  const probes: DependencyProbe[] = [];
+  if (database) probes.push({ name: 'postgres', check: () => database.use((h) => pingDatabase(h.primary)) });
+  if (redis) probes.push({ name: 'redis', check: () => redis.ping() });
+  const readiness = createEdgeReadiness({
+    probes,
+    cacheMs: config.HEALTH_READY_CACHE_MS,
+    timeoutMs: config.HEALTH_READY_TIMEOUT_MS,
+    now,
+    shareInFlight: !deps.isolatedRequests,
+    onDown: (dependency, err) => logger.warn({ err, dependency }, `readiness: ${dependency} is unreachable`),
+  });
   return {
     config,
     logger,
     metrics,
+    tracing,
     redis,
     data,
-    database: deps.database ?? null,
+    database,
     keys,
     touch,
     limiter,
@@ -161,6 +195,7 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     usage,
     operatorTokenHash: config.ADMIN_TOKEN ? hashKeySecret(config.ADMIN_TOKEN) : null,
     routing,
+    readiness,
     now,
   };
 }

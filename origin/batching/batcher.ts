@@ -306,6 +306,14 @@ export class Batcher<T, R> {
       queueMicros[i] = (now - e.enqueuedAt) * 1000;
       items += e.size;
     }
+    for (const e of entries) {
+      if (!e.onDispatch) continue;
+      try {
+        e.onDispatch({ items, requests: take });
+      } catch {
+        // Tracing must never break serving.
+      }
+    }
     const running: BatchTiming = { startedAt: now, queueMicros };
     if (this.inFlightBatches >= this.policy.concurrency) this.staged.stage(running);
     this.inFlightBatches++;

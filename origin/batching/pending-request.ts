@@ -14,6 +14,11 @@ export interface EnqueueRequest<T> {
   timeoutMicros?: number;
   /** Aborting removes the request from the queue if it has not started running. */
   signal?: AbortSignal;
+  /**
+   * Called when the request leaves the queue in a batch, just before that batch runs, with the batch's size
+   * (items) and request count: where its queue wait ends and its compute starts (the request's spans).
+   */
+  onDispatch?: (batch: { items: number; requests: number }) => void;
 }
 
 /** A queued request: its queue bookkeeping, payload, timeout, abort signal and promise callbacks. */
@@ -21,6 +26,7 @@ export class Pending<T, R> extends QueueEntry {
   payload: T | undefined;
   readonly timeoutMicros: number;
   signal: AbortSignal | undefined;
+  readonly onDispatch: EnqueueRequest<T>['onDispatch'];
   resolve!: (value: R) => void;
   reject!: (reason: AppError) => void;
   private readonly onAbort: (entry: Pending<T, R>) => void;
@@ -36,6 +42,7 @@ export class Pending<T, R> extends QueueEntry {
     this.payload = req.payload;
     this.timeoutMicros = timeoutMicros;
     this.signal = req.signal;
+    this.onDispatch = req.onDispatch;
     this.onAbort = onAbort;
   }
 

@@ -3,7 +3,9 @@
  * export: the SDK is loaded only when an OTLP endpoint is configured, otherwise spans are a cheap no-op that
  * still continue the caller's trace id (for logs and downstream headers).
  */
+import type { Span as OtelSpan } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { otlpTracesUrl } from '../../shared/otlp.ts';
 
 export interface TraceContext {
   traceId: string;
@@ -59,8 +61,14 @@ export interface SpanHandle {
   readonly spanId: string;
   /** This span as a `traceparent`, for logs and for calls made on its behalf. */
   readonly traceparent: string;
+  /** False for the no-op spans (no endpoint, or an unsampled trace): children are not worth making. */
+  readonly recording: boolean;
   setAttribute(key: string, value: AttributeValue): void;
+  /** A server span is named once its route is known (`POST /v2/models/:model/infer`). */
+  updateName(name: string): void;
   recordError(err: unknown): void;
+  /** A span inside this one (internal kind), e.g. a request's queue wait and compute. */
+  child(name: string, attributes?: Record<string, AttributeValue>): SpanHandle;
   end(): void;
 }
 
@@ -83,14 +91,29 @@ export interface Tracing {
 
 const noop = () => {};
 
+/** A no-op span: its children are itself (nothing is recorded either way). */
+function noopSpan(traceId: string, spanId: string, traceparent: string): SpanHandle {
+  const span: SpanHandle = {
+    traceId,
+    spanId,
+    traceparent,
+    recording: false,
+    setAttribute: noop,
+    updateName: noop,
+    recordError: noop,
+    child: () => span,
+    end: noop,
+  };
+  return span;
+}
+
 export const noopTracing: Tracing = {
   enabled: false,
   startSpan(_name, options = {}) {
     const parent = parseTraceparent(options.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
     const spanId = newSpanId();
-    const traceparent = formatTraceparent(traceId, spanId, parent?.flags ?? 1);
-    return { traceId, spanId, traceparent, setAttribute: noop, recordError: noop, end: noop };
+    return noopSpan(traceId, spanId, formatTraceparent(traceId, spanId, parent?.flags ?? 1));
   },
   flush: () => Promise.resolve(),
   shutdown: () => Promise.resolve(),
@@ -103,11 +126,6 @@ export interface InitTracingOptions {
   serviceVersion?: string;
   /** For tests: export here instead of OTLP HTTP. */
   exporter?: SpanExporter;
-}
-
-export function otlpTracesUrl(endpoint: string): string {
-  const base = endpoint.replace(/\/+$/, '');
-  return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
 }
 
 /** OpenTelemetry tracer with OTLP HTTP export and W3C propagation when an endpoint (or exporter) is given. */
@@ -135,6 +153,34 @@ export async function initTracing(options: InitTracingOptions): Promise<Tracing>
   const propagator = new core.W3CTraceContextPropagator();
   const kinds = { server: api.SpanKind.SERVER, internal: api.SpanKind.INTERNAL, client: api.SpanKind.CLIENT };
 
+  const handle = (span: OtelSpan): SpanHandle => {
+    const sc = span.spanContext();
+    return {
+      traceId: sc.traceId,
+      spanId: sc.spanId,
+      traceparent: formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags),
+      recording: span.isRecording(),
+      setAttribute: (key, value) => void span.setAttribute(key, value),
+      updateName: (name) => void span.updateName(name),
+      recordError(err) {
+        if (err instanceof Error) span.recordException(err);
+        span.setStatus({
+          code: api.SpanStatusCode.ERROR,
+          message: err instanceof Error ? err.message : String(err),
+        });
+      },
+      child: (name, attributes) =>
+        handle(
+          tracer.startSpan(
+            name,
+            { kind: api.SpanKind.INTERNAL, ...(attributes ? { attributes } : {}) },
+            api.trace.setSpan(api.ROOT_CONTEXT, span),
+          ),
+        ),
+      end: () => span.end(),
+    };
+  };
+
   return {
     enabled: true,
     startSpan(name, opts = {}) {
@@ -142,26 +188,13 @@ export async function initTracing(options: InitTracingOptions): Promise<Tracing>
       if (opts.traceparent) carrier['traceparent'] = opts.traceparent;
       if (opts.tracestate) carrier['tracestate'] = opts.tracestate;
       const parent = propagator.extract(api.ROOT_CONTEXT, carrier, api.defaultTextMapGetter);
-      const span = tracer.startSpan(
-        name,
-        { kind: kinds[opts.kind ?? 'server'], ...(opts.attributes ? { attributes: opts.attributes } : {}) },
-        parent,
+      return handle(
+        tracer.startSpan(
+          name,
+          { kind: kinds[opts.kind ?? 'server'], ...(opts.attributes ? { attributes: opts.attributes } : {}) },
+          parent,
+        ),
       );
-      const sc = span.spanContext();
-      return {
-        traceId: sc.traceId,
-        spanId: sc.spanId,
-        traceparent: formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags),
-        setAttribute: (key, value) => void span.setAttribute(key, value),
-        recordError(err) {
-          if (err instanceof Error) span.recordException(err);
-          span.setStatus({
-            code: api.SpanStatusCode.ERROR,
-            message: err instanceof Error ? err.message : String(err),
-          });
-        },
-        end: () => span.end(),
-      };
     },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),

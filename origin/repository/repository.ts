@@ -23,6 +23,8 @@ import { checkModelName } from './model-name.ts';
 import {
   indexRows,
   type ModelRecord,
+  type ModelVersionState,
+  modelStateOf,
   type RepositoryIndexEntry,
   readyVersionsOf,
   servingVersion,
@@ -174,6 +176,11 @@ export class ModelRepository<R extends ModelRuntime = ModelRuntime> {
     } catch {
       return false;
     }
+  }
+
+  /** The model as a whole (see modelStateOf): READY while any version serves. No disk access. */
+  modelState(name: string): ModelVersionState {
+    return modelStateOf(this.#models.get(name));
   }
 
   /** READY versions of a model, ascending. */

@@ -7,7 +7,7 @@ import type { LoadedModel, ModelRuntime } from './load-version.ts';
  * sees in each. Transitions happen in repository.ts; a version serves only while READY.
  */
 
-type ModelVersionState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+export type ModelVersionState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
 
 /** One row of Triton's `POST /v2/repository/index`. */
 export interface RepositoryIndexEntry {
@@ -45,6 +45,20 @@ export function readyVersionsOf(record: ModelRecord<ModelRuntime> | undefined): 
     .filter(([, r]) => r.state === 'READY' && r.loaded)
     .map(([v]) => v)
     .sort((a, b) => a - b);
+}
+
+/**
+ * A model as a whole, as a request without a version sees it: READY when a version serves, else LOADING or
+ * UNLOADING while one is, else UNAVAILABLE (failed, unloaded, or never loaded).
+ */
+export function modelStateOf(record: ModelRecord<ModelRuntime> | undefined): ModelVersionState {
+  if (!record) return 'UNAVAILABLE';
+  let pending: ModelVersionState | undefined;
+  for (const r of record.versions.values()) {
+    if (r.state === 'READY' && r.loaded) return 'READY';
+    if (r.state === 'LOADING' || r.state === 'UNLOADING') pending ??= r.state;
+  }
+  return pending ?? 'UNAVAILABLE';
 }
 
 /** Index rows of one model: one per version on disk or known, else one row saying why there is none. */

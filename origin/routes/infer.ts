@@ -38,6 +38,7 @@ export function registerInfer(
       const outputs = await served.infer(request, {
         ...schedulingParameters(request.parameters),
         signal: c.req.raw.signal,
+        span: c.get('span'),
       });
       const encoded = await deps.turns.run(() =>
         encodeInferResponse({

@@ -7,12 +7,14 @@ import type { RouteDeps } from './route-deps.ts';
 /** `POST /v2/repository/models/{m}/load`: loads, or atomically reloads, a model (MODEL_CONTROL_MODE=explicit). */
 export function registerRepositoryLoad(
   app: Hono<AppEnv>,
-  deps: Pick<RouteDeps, 'repository' | 'maxBodyBytes' | 'modelControl'>,
+  deps: Pick<RouteDeps, 'repository' | 'readiness' | 'maxBodyBytes' | 'modelControl'>,
 ): void {
   app.post('/v2/repository/models/:model/load', async (c) => {
     requireExplicitControl(deps.modelControl, 'load');
     const text = new TextDecoder().decode(await readBody(c, deps.maxBodyBytes));
-    await deps.repository.load(c.req.param('model'), parseLoadBody(text));
+    const name = c.req.param('model');
+    await deps.repository.load(name, parseLoadBody(text));
+    deps.readiness.loaded(name);
     return c.json({});
   });
 }

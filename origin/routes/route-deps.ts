@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
+import type { Readiness } from '../readiness.ts';
 import type { ModelRepository } from '../repository/repository.ts';
 import type { RequestDecoder } from '../server/request-decoder.ts';
 import type { TurnBudget } from '../server/turn-budget.ts';
@@ -10,6 +11,8 @@ import type { ServedModel } from '../serving/served-model.ts';
 export interface RouteDeps {
   repository: ModelRepository<ServedModel>;
   lifecycle: Lifecycle;
+  /** What `/v2/health/ready` answers; the repository routes tell it what is loaded and unloaded. */
+  readiness: Readiness;
   metrics: OriginMetrics;
   clock: Clock;
   maxBodyBytes: number;

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { noopTracing, type Tracing } from '../observability/tracing.ts';
 import type { JsonParsePool } from '../protocol/json-parse/pool.ts';
+import type { Readiness } from '../readiness.ts';
 import type { ModelRepository } from '../repository/repository.ts';
 import { registerHealthLive } from '../routes/health-live.ts';
 import { registerHealthReady } from '../routes/health-ready.ts';
@@ -31,6 +32,7 @@ import { verifySignature } from './verify-signature.ts';
 export interface OriginAppDeps {
   repository: ModelRepository<ServedModel>;
   lifecycle: Lifecycle;
+  readiness: Readiness;
   metrics: OriginMetrics;
   logger: Logger;
   clock: Clock;
@@ -78,6 +80,7 @@ export function createOriginApp(deps: OriginAppDeps): Hono<AppEnv> {
   const routeDeps: RouteDeps = {
     repository: deps.repository,
     lifecycle,
+    readiness: deps.readiness,
     metrics: deps.metrics,
     clock: deps.clock,
     maxBodyBytes: deps.maxBodyBytes,

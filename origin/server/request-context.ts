@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import type { Logger } from '../observability/logger.ts';
 import type { SpanHandle, Tracing } from '../observability/tracing.ts';
 
@@ -21,10 +22,12 @@ export function requestContext(deps: {
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const span = deps.tracing.startSpan(`${c.req.method} ${c.req.routePath || c.req.path}`, {
+    // Named by its method until the route is known: in middleware `routePath` is the middleware's own `/*`.
+    const span = deps.tracing.startSpan(c.req.method, {
       traceparent: c.req.header('traceparent'),
       tracestate: c.req.header('tracestate'),
       kind: 'server',
+      attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path },
     });
     c.set('requestId', requestId);
     c.set('span', span);
@@ -34,7 +37,15 @@ export function requestContext(deps: {
     try {
       await next();
     } finally {
-      span.setAttribute('http.status_code', c.res.status);
+      if (span.recording) {
+        // After the chain ran, the last matched route is the handler's (a catch-all only when none matched).
+        const route = routePath(c, -1);
+        if (!route.includes('*')) {
+          span.updateName(`${c.req.method} ${route}`);
+          span.setAttribute('http.route', route);
+        }
+        span.setAttribute('http.response.status_code', c.res.status);
+      }
       span.end();
     }
   };

@@ -2,7 +2,9 @@ import type { Clock } from '../../shared/clock.ts';
 import { isAppError } from '../../shared/errors/index.ts';
 import { Batcher } from '../batching/batcher.ts';
 import { type BatchInfo, type BatchItem, RequestFailure } from '../batching/execute-batch.ts';
+import type { EnqueueRequest } from '../batching/pending-request.ts';
 import type { ModelLabels, OriginMetrics } from '../observability/metrics.ts';
+import type { SpanHandle } from '../observability/tracing.ts';
 import { concatBatch, splitBatch } from '../protocol/batch-tensors.ts';
 import type { DecodedInferRequest } from '../protocol/decode-request.ts';
 import type { Tensor } from '../protocol/tensor.ts';
@@ -22,6 +24,8 @@ export interface InferOptions {
   priority?: number;
   timeoutMicros?: number;
   signal?: AbortSignal;
+  /** The request's span: when it records, the queue wait and the compute become its child spans. */
+  span?: SpanHandle;
 }
 
 export interface ServedModelDeps {
@@ -108,14 +112,43 @@ export class ServedModel {
     const outputNames = request.outputs?.length
       ? request.outputs.map((o) => o.name)
       : this.definition.outputs.map((o) => o.name);
-    return this.#batcher.enqueue({
+    const enqueue = {
       payload: { inputs: request.inputs, outputNames },
       batchKey,
       size: batchSize,
       priority: options.priority,
       timeoutMicros: this.definition.allowTimeoutOverride ? options.timeoutMicros : undefined,
       signal: options.signal,
-    });
+    };
+    if (!options.span?.recording) return this.#batcher.enqueue(enqueue);
+    return this.#traced(enqueue, options.span);
+  }
+
+  /** `queue wait` from enqueue to dispatch, then `compute` until the batch it ran in settled. */
+  async #traced(enqueue: EnqueueRequest<Payload>, parent: SpanHandle): Promise<Tensor[]> {
+    const attributes = { 'aiserve.model': this.labels.model, 'aiserve.model_version': this.labels.version };
+    const queued = parent.child('queue wait', { ...attributes, 'aiserve.batch.request_items': enqueue.size });
+    let compute: SpanHandle | undefined;
+    try {
+      return await this.#batcher.enqueue({
+        ...enqueue,
+        onDispatch: (batch) => {
+          queued.end();
+          compute = parent.child('compute', {
+            ...attributes,
+            'aiserve.batch.items': batch.items,
+            'aiserve.batch.requests': batch.requests,
+          });
+        },
+      });
+    } catch (err) {
+      // Refused or expired in the queue (no compute span), or the batch failed.
+      (compute ?? queued).recordError(err);
+      throw err;
+    } finally {
+      if (compute) compute.end();
+      else queued.end();
+    }
   }
 
   /** Requests queued or running: the queue depth the metrics and the fleet heartbeat report. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseOtlpHeaders } from '../otlp.ts';
 import { int, commaList as list } from './fields.ts';
 
 /**
@@ -131,6 +132,41 @@ export const edgeConfigSchema = z.object({
     .optional()
     .describe(
       "`npm run edge:node` only: PEM file of a private CA to trust for the origins' server certificates.",
+    ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "OTLP/HTTP base URL of a trace collector; when set, each request's spans (the request, auth, rate limit, cache lookup, one per origin attempt) are exported to `<url>/v1/traces` as OTLP JSON once it is answered (in `waitUntil` on Workers). Unset: no spans are recorded; `traceparent` is still continued and forwarded.",
+    ),
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .optional()
+    .refine(
+      (spec) => {
+        try {
+          if (spec !== undefined) parseOtlpHeaders(spec);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs, comma-separated' },
+    )
+    .transform((spec) => (spec === undefined ? {} : parseOtlpHeaders(spec)))
+    .describe(
+      "Headers sent with each trace export, `key=value` comma-separated with percent-encoded values (a collector's API key: a secret). Unset: none.",
+    ),
+  HEALTH_READY_TIMEOUT_MS: int(50, 30_000)
+    .default(2_000)
+    .describe(
+      'Bound on each dependency check of `GET /v2/health/ready`, in milliseconds: a database slower than this to answer `SELECT 1` or `PING` is reported down.',
+    ),
+  HEALTH_READY_CACHE_MS: int(0, 60_000)
+    .default(3_000)
+    .describe(
+      'How long `GET /v2/health/ready` reuses its last check of Postgres and Redis, in milliseconds, so a storm of probes costs the databases one round trip per isolate per period; `0` checks on every probe.',
     ),
 });
 

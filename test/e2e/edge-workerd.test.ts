@@ -21,6 +21,7 @@ import {
   fetchRefuses,
   randomEdgeRequest,
 } from '../support/hostile-edge-requests.ts';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
 
 /**
  * The real edge worker (workers/index.ts under `wrangler dev --env dev`, as `npm start` runs it) in real
@@ -41,6 +42,9 @@ let origin: StubOrigin;
 let worker: Child;
 let stateDir: string;
 let base: string;
+/** The trace collector the worker exports its spans to (every request's, in waitUntil). */
+let collector: OtlpReceiver;
+const COLLECTOR_KEY = randomBytes(8).toString('hex');
 /** What workerd printed: a request it cancelled (for example as hung) shows only there. */
 const edgeOutput: string[] = [];
 
@@ -56,6 +60,7 @@ beforeAll(async () => {
   const token = randomBytes(16).toString('hex');
   bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token });
   origin = await startStubOrigin();
+  collector = await startOtlpReceiver();
   const vars: Record<string, string> = {
     ENVIRONMENT: 'test',
     LOG_LEVEL: 'error',
@@ -68,6 +73,8 @@ beforeAll(async () => {
     ORIGINS: `stub=${origin.url}`,
     ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
     ADMIN_TOKEN,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+    OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=${COLLECTOR_KEY}`,
   };
   stateDir = await mkdtemp(join(tmpdir(), 'aiserve-edge-workerd-'));
   const envFile = join(stateDir, 'edge.env');
@@ -94,6 +101,7 @@ afterAll(async () => {
   await worker?.stop(5_000);
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
   await origin?.close();
+  await collector?.close();
   await bridge?.close();
   await proxy?.close();
   if (redis) {
@@ -135,6 +143,12 @@ const infer = (key: string, values: number[], headers: Record<string, string> = 
 });
 
 describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache API)', () => {
+  it('is ready, naming Postgres (through the Neon driver) and Redis as up', async () => {
+    const res = await call('/v2/health/ready');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ready: true, dependencies: { postgres: 'up', redis: 'up' } });
+  });
+
   it('refuses a missing or unknown key with 401 JSON, and a model outside the key’s scope with 403', async () => {
     const missing = await call('/v2/models/m/infer', { method: 'POST', body: '{}' });
     expect(missing.status).toBe(401);
@@ -370,6 +384,44 @@ describe('the edge worker in real workerd (Neon driver, Upstash bridge, Cache AP
     }
     await new Promise((r) => setTimeout(r, 500));
     expect(edgeOutput.join('\n')).not.toMatch(/hung|canceled this request/);
+  });
+
+  it('exports each request’s spans over OTLP/HTTP: one trace, the caller’s span its parent, the origin attempt inside', async () => {
+    const { key } = await tenantKey('traced-co');
+    const hex = (n: number) => randomBytes(n).toString('hex');
+    const traceId = hex(16);
+    const caller = hex(8);
+    const res = await call(
+      '/v2/models/m/infer',
+      infer(key, [9, 9], { traceparent: `00-${traceId}-${caller}-01` }),
+    );
+    expect(res.status).toBe(200);
+    await res.text();
+    const mine = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
+    const spans = mine(await collector.waitFor((all) => mine(all).length >= 5));
+    const names = spans.map((s) => s.name).sort();
+    expect(names).toEqual([
+      'POST /v2/models/:model/infer',
+      'auth',
+      'cache lookup',
+      'origin attempt',
+      'rate limit',
+    ]);
+    const request = spans.find((s) => s.name.startsWith('POST'))!;
+    expect(request.service).toBe('aiserve-edge');
+    expect(request.parentSpanId).toBe(caller);
+    expect(spans.filter((s) => s !== request).every((s) => s.parentSpanId === request.spanId)).toBe(true);
+    expect(spans.find((s) => s.name === 'origin attempt')!.attributes).toMatchObject({
+      'aiserve.origin.id': 'stub',
+      'aiserve.attempt.outcome': 'response',
+      'http.response.status_code': 200,
+    });
+    expect(res.headers.get('traceparent')).toBe(`00-${traceId}-${request.spanId}-01`);
+    // One export per request, JSON, with the configured headers.
+    const exports = collector.requests.filter((r) => r.path === '/v1/traces');
+    expect(exports.length).toBeGreaterThan(0);
+    expect(exports.every((r) => r.headers['x-collector-key'] === COLLECTOR_KEY)).toBe(true);
+    expect(exports.every((r) => String(r.headers['content-type']).startsWith('application/json'))).toBe(true);
   });
 
   // Last: it empties the client address's bucket for failed authentication (the default 60 in a burst).

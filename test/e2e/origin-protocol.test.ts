@@ -64,7 +64,7 @@ describe('origin over HTTP (real onnxruntime, PaddleOCR models, signed requests)
       expect(await live.json()).toEqual({ live: true });
       const ready = await h.call('GET', '/v2/health/ready', { sign: false });
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ ready: true });
+      expect(await ready.json()).toEqual({ ready: true, models: { 'ocr-cls': 'READY', 'ocr-det': 'READY' } });
     });
 
     it('serves server metadata advertising the binary tensor and repository extensions', async () => {

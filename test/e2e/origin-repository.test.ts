@@ -33,7 +33,7 @@ async function index(harness: Harness): Promise<IndexRow[]> {
 }
 
 describe('model repository over HTTP', () => {
-  it('a corrupt model and a bad config are reported by file while the other models serve', async () => {
+  it('a corrupt model and a bad config are reported by file while the other models serve, and the origin is not ready', async () => {
     const repo = await makeRepository(async (dir) => {
       await addCorruptModel(dir, 'broken');
       await addClsVariant(dir, 'typo', (c) => {
@@ -50,7 +50,16 @@ describe('model repository over HTTP', () => {
     expect(typo.reason).toContain('config.json');
     expect(typo.reason).toContain('max_batch_sise');
     expect(rows.find((r) => r.name === 'ocr-cls')?.state).toBe('READY');
-    expect((await h.call('GET', '/v2/health/ready')).status).toBe(200);
+    // Every model in the repository is one it should serve (MODEL_CONTROL_MODE=none): two of them cannot be.
+    const ready = await h.call('GET', '/v2/health/ready');
+    expect(ready.status).toBe(400);
+    const report = (await ready.json()) as { ready: boolean; error: string; models: Record<string, string> };
+    expect(report).toMatchObject({
+      ready: false,
+      models: { broken: 'UNAVAILABLE', typo: 'UNAVAILABLE', 'ocr-cls': 'READY', 'ocr-det': 'READY' },
+    });
+    expect(report.error).toMatch(/broken is UNAVAILABLE.*typo is UNAVAILABLE/);
+    expect((await h.call('GET', '/v2/health/live')).status).toBe(200);
     expect((await h.call('POST', '/v2/models/ocr-cls/infer', { body: clsBody })).status).toBe(200);
     const res = await h.call('POST', '/v2/models/broken/infer', { body: clsBody });
     expect(res.status).toBeGreaterThanOrEqual(400);
@@ -84,6 +93,41 @@ describe('model repository over HTTP', () => {
     const corrupt = await h.call('POST', '/v2/repository/models/broken/load');
     expect(corrupt.status).toBe(400);
     expect(((await corrupt.json()) as { error: string }).error).toContain('model.onnx');
+  });
+
+  it('explicit mode is ready when the models it was told to serve are: LOAD_MODELS, then what is loaded and unloaded', async () => {
+    const repo = await makeRepository(async (dir) => addCorruptModel(dir, 'broken'));
+    h = await startHarness({ MODEL_CONTROL_MODE: 'explicit', LOAD_MODELS: 'ocr-det,broken' }, repo);
+    const ready = async () => {
+      const res = await h!.call('GET', '/v2/health/ready');
+      return {
+        status: res.status,
+        body: (await res.json()) as { ready: boolean; error?: string; models: object },
+      };
+    };
+    let r = await ready();
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({
+      ready: false,
+      error: expect.stringContaining('broken is UNAVAILABLE'),
+      models: { broken: 'UNAVAILABLE', 'ocr-det': 'READY' },
+    });
+    expect((await h.call('POST', '/v2/repository/models/ocr-cls/load')).status).toBe(200);
+    r = await ready();
+    expect(r.status).toBe(400);
+    expect(r.body.models).toEqual({ broken: 'UNAVAILABLE', 'ocr-cls': 'READY', 'ocr-det': 'READY' });
+    // The operator gives up on it: what is left is all READY.
+    expect((await h.call('POST', '/v2/repository/models/broken/unload')).status).toBe(200);
+    r = await ready();
+    expect(r).toEqual({
+      status: 200,
+      body: { ready: true, models: { 'ocr-cls': 'READY', 'ocr-det': 'READY' } },
+    });
+    // A load that fails was answered with its error; it does not take the origin out of readiness.
+    expect((await h.call('POST', '/v2/repository/models/broken/load')).status).toBe(400);
+    expect((await ready()).status).toBe(200);
+    expect((await h.call('POST', '/v2/repository/models/ocr-cls/unload')).status).toBe(200);
+    expect(await ready()).toEqual({ status: 200, body: { ready: true, models: { 'ocr-det': 'READY' } } });
   });
 
   it('explicit load takes a config override, refuses file uploads and names outside the repository', async () => {

@@ -11,7 +11,7 @@ import { registerServerMetadata } from './server-metadata.ts';
 
 /** Every route the edge serves, in one place. */
 export function registerRoutes(app: OpenAPIHono<AppEnv>, services: Services): void {
-  registerHealth(app);
+  registerHealth(app, services.readiness);
   registerServerMetadata(app);
   if (services.routing) {
     registerInfer(app, services.routing);

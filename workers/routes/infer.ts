@@ -117,7 +117,20 @@ export function startCacheLookup(
 ): Promise<CacheLookupResult> | undefined {
   const inference = c.get('inference');
   if (!inference) return undefined;
-  return cache.lookup(cacheRequestOf(c, inference), c.get('platform'));
+  const span = c.get('trace')?.startSpan('cache lookup');
+  const lookup = cache.lookup(cacheRequestOf(c, inference), c.get('platform'));
+  if (!span) return lookup;
+  lookup.then(
+    (result) => {
+      span.setAttribute('aiserve.cache.result', result.status);
+      span.end();
+    },
+    () => {
+      span.fail('cache lookup failed');
+      span.end();
+    },
+  );
+  return lookup;
 }
 
 /**
@@ -140,7 +153,8 @@ async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<R
     resolveDeadlineMs(routing.deadlines, c.req.header(TIMEOUT_HEADER), parameters?.timeout),
   );
   const platform = c.get('platform');
-  const headers = forwardedHeaders(clientTrace(c), inference.contentType);
+  const trace = clientTrace(c);
+  const headers = forwardedHeaders(trace, inference.contentType);
   if (inference.headerLength !== null)
     headers['inference-header-content-length'] = String(inference.headerLength);
   const send = async (): Promise<OriginAnswer> =>
@@ -154,6 +168,8 @@ async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<R
         version: inference.version,
         // No client signal: coalesced callers share this call, and one caller leaving must not fail the others.
         deadline,
+        // The attempts are in the trace of the request that made them (a coalesced follower's has none).
+        ...(trace.attempts ? { attempts: trace.attempts } : {}),
       }),
       platform.now(),
     );

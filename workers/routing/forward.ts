@@ -41,6 +41,17 @@ export function parseSigningKey(spec: string): SigningKey {
   return { keyId: spec.slice(0, idx), secret: spec.slice(idx + 1) };
 }
 
+/** A span per attempt, from the request's trace; absent when tracing is off. */
+export interface AttemptTracer {
+  start(originId: string, attempt: number): AttemptSpan;
+}
+
+interface AttemptSpan {
+  /** Forwarded as the attempt's `traceparent`, so the origin's span is this attempt's child. */
+  readonly traceparent: string;
+  end(outcome: AttemptOutcome): void;
+}
+
 export interface OriginRequest {
   method: 'GET' | 'POST';
   /** Path and query sent to the origin, e.g. `/v2/models/m/infer`. */
@@ -52,6 +63,8 @@ export interface OriginRequest {
   deadline: Deadline;
   /** The client went away: stop trying. */
   signal?: AbortSignal;
+  /** One span per attempt (tracing on); the attempt's own `traceparent` replaces `headers.traceparent`. */
+  attempts?: AttemptTracer;
 }
 
 /** The origin's answer, buffered (it may be cached and shared by coalesced callers). */
@@ -176,9 +189,13 @@ export class OriginClient {
       }
       tried.push(origin.id);
       const started = Date.now();
-      const result = await breakers.execute(origin.id, () => this.#attempt(origin, request, attempt));
+      const span = request.attempts?.start(origin.id, attempt);
+      const result = await breakers.execute(origin.id, () =>
+        this.#attempt(origin, request, attempt, span?.traceparent),
+      );
       const outcome: AttemptOutcome =
         result.kind === 'response' ? { kind: 'response', status: result.status, code: result.code } : result;
+      span?.end(outcome);
       this.#options.onAttempt?.({ originId: origin.id, attempt, outcome, durationMs: Date.now() - started });
       if (result.kind === 'response') {
         lastResponse = result.response;
@@ -224,13 +241,19 @@ export class OriginClient {
     });
   }
 
-  async #attempt(origin: OriginRecord, request: OriginRequest, attempt: number): Promise<Attempt> {
+  async #attempt(
+    origin: OriginRecord,
+    request: OriginRequest,
+    attempt: number,
+    traceparent: string | undefined,
+  ): Promise<Attempt> {
     const url = new URL(request.path, origin.url);
     const headers = new Headers();
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = request.headers[name];
       if (value) headers.set(name, value);
     }
+    if (traceparent) headers.set('traceparent', traceparent);
     if (this.#options.signing) {
       const signed = await signRequest({
         method: request.method,

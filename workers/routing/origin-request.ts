@@ -1,5 +1,5 @@
 import { Deadline, type DeadlineSettings, resolveDeadlineMs } from './deadline.ts';
-import type { OriginClient, OriginRequest } from './forward.ts';
+import type { AttemptTracer, OriginClient, OriginRequest } from './forward.ts';
 import { answerFrom, type OriginAnswer } from './origin-answer.ts';
 
 /** What the origin learns about the client's request: its id and trace context. */
@@ -9,6 +9,8 @@ export interface ClientTrace {
   traceparent: string;
   /** The caller's `tracestate`, passed on unchanged. */
   tracestate: string | undefined;
+  /** A span per origin attempt when tracing is on; each attempt then forwards its own span. */
+  attempts: AttemptTracer | undefined;
 }
 
 /** The forwarded request's headers: the trace context, and the body's type when there is a body. */
@@ -56,6 +58,7 @@ export async function getFromOrigin(
     version: get.version,
     deadline,
     signal: get.signal,
+    ...(get.trace.attempts ? { attempts: get.trace.attempts } : {}),
   });
   return answerFrom(response, now());
 }

@@ -292,6 +292,37 @@ describe('Batcher: when batches run', () => {
   });
 });
 
+describe('Batcher: dispatch hook', () => {
+  it('tells each request when it leaves the queue, with its batch, before the batch runs', async () => {
+    const { calls, enq } = setup();
+    const seen: string[] = [];
+    const hook = (name: string) => (batch: { items: number; requests: number }) => {
+      seen.push(`${name}: ${batch.requests} requests, ${batch.items} items, ${calls.length} batches running`);
+    };
+    enq('a', { onDispatch: hook('a') });
+    enq('b', { size: 2, onDispatch: hook('b') });
+    await flushPromises();
+    expect(seen).toEqual([
+      'a: 2 requests, 3 items, 0 batches running',
+      'b: 2 requests, 3 items, 0 batches running',
+    ]);
+    expect(calls.map((c) => c.payloads)).toEqual([['a', 'b']]);
+  });
+
+  it('serves the request even when its hook throws', async () => {
+    const { calls, enq } = setup();
+    const a = enq('a', {
+      onDispatch: () => {
+        throw new Error('tracing bug');
+      },
+    });
+    await flushPromises();
+    calls[0]!.resolve();
+    await flushPromises();
+    expect(a).toEqual({ status: 'fulfilled', value: 'r:a' });
+  });
+});
+
 describe('Batcher: rejections', () => {
   it('rejects with QUEUE_FULL at once when max_queue_size requests are queued', async () => {
     const { calls, enq, rejects } = setup({ maxBatchSize: 1, maxQueueSize: 2 });

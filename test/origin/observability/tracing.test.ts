@@ -5,7 +5,6 @@ import {
   initTracing,
   newTraceparent,
   noopTracing,
-  otlpTracesUrl,
   parseTraceparent,
 } from '../../../origin/observability/tracing.ts';
 
@@ -102,9 +101,29 @@ describe('tracing', () => {
     await tracing.shutdown();
   });
 
-  it('builds the OTLP traces URL from the base endpoint', () => {
-    expect(otlpTracesUrl('http://collector:4318')).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl('http://collector:4318/')).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl('http://collector:4318/v1/traces')).toBe('http://collector:4318/v1/traces');
+  it('renames a span and makes children of it, recording ones only when the parent records', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = await initTracing({ serviceName: 'aiserve-origin', exporter });
+    const span = tracing.startSpan('POST', { traceparent: VALID });
+    expect(span.recording).toBe(true);
+    span.updateName('POST /v2/models/:model/infer');
+    const child = span.child('queue wait', { 'aiserve.model': 'm' });
+    child.end();
+    span.end();
+    await tracing.flush();
+    const [queued, request] = exporter.getFinishedSpans();
+    expect(request?.name).toBe('POST /v2/models/:model/infer');
+    expect(queued?.name).toBe('queue wait');
+    expect(queued?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+    expect(queued?.spanContext().traceId).toBe(TRACE);
+    expect(queued?.attributes['aiserve.model']).toBe('m');
+    // An unsampled caller: nothing records, children included.
+    const unsampled = tracing.startSpan('POST', { traceparent: `00-${TRACE}-${PARENT}-00` });
+    expect(unsampled.recording).toBe(false);
+    expect(unsampled.child('compute').recording).toBe(false);
+    await tracing.shutdown();
+    const noop = noopTracing.startSpan('POST');
+    expect(noop.recording).toBe(false);
+    expect(noop.child('compute').traceparent).toBe(noop.traceparent);
   });
 });

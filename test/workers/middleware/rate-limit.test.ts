@@ -78,10 +78,25 @@ describe('rate limits', () => {
   it('limits unauthenticated routes per CF-Connecting-IP', async () => {
     const { app } = await testEdge({ env: { RATE_LIMIT_IP_PER_MINUTE: '60', RATE_LIMIT_IP_BURST: '2' } });
     const ip = (addr: string) => ({ headers: { 'cf-connecting-ip': addr } });
-    expect((await app.request('/v2/health/live', ip('198.51.100.1'))).status).toBe(200);
-    expect((await app.request('/v2/health/live', ip('198.51.100.1'))).status).toBe(200);
-    expect((await app.request('/v2/health/live', ip('198.51.100.1'))).status).toBe(429);
-    expect((await app.request('/v2/health/live', ip('198.51.100.2'))).status).toBe(200);
+    expect((await app.request('/v2', ip('198.51.100.1'))).status).toBe(200);
+    expect((await app.request('/v2', ip('198.51.100.1'))).status).toBe(200);
+    expect((await app.request('/v2', ip('198.51.100.1'))).status).toBe(429);
+    expect((await app.request('/v2', ip('198.51.100.2'))).status).toBe(200);
+  });
+
+  it('never limits the health probes (no 429, no limiter call), even failing closed', async () => {
+    const { app } = await testEdge({
+      env: { RATE_LIMIT_IP_PER_MINUTE: '60', RATE_LIMIT_IP_BURST: '1', RATE_LIMIT_FAILURE_MODE: 'closed' },
+      services: { limiter: failing },
+    });
+    for (let i = 0; i < 5; i++) {
+      for (const path of ['/v2/health/live', '/v2/health/ready']) {
+        const res = await app.request(path, { headers: { 'cf-connecting-ip': '198.51.100.9' } });
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('ratelimit-limit')).toBeNull();
+      }
+    }
+    expect((await app.request('/v2', { headers: { 'cf-connecting-ip': '198.51.100.9' } })).status).toBe(503);
   });
 
   it('under Node, buckets by the TCP peer and ignores a CF-Connecting-IP any client could send', async () => {
@@ -90,7 +105,7 @@ describe('rate limits', () => {
       const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     });
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/health/live`;
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
       const statuses: number[] = [];
       for (const spoofed of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
         const res = await fetch(url, { headers: { 'cf-connecting-ip': spoofed } });

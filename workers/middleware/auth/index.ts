@@ -1,5 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
-import { AppError } from '../../../shared/errors/index.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { AppError, isAppError } from '../../../shared/errors/index.ts';
 import { hashKeySecret, parseApiKey, timingSafeEqualHex } from '../../../shared/keys/api-key.ts';
 import type { AuthKeyRecord } from '../../../shared/keys/auth-record.ts';
 import type { EdgeMetrics } from '../../observability/metrics.ts';
@@ -7,6 +7,7 @@ import type { KeyCache } from '../../stores/keys/key-cache.ts';
 import type { TouchBatcher } from '../../stores/keys/touch-batcher.ts';
 import type { ModelSettingsCache } from '../../stores/models/model-settings.ts';
 import type { EdgeContextVariables } from '../edge-context/index.ts';
+import type { RequestIdVariables } from '../request-id/index.ts';
 import { checkModelAccess } from './model-access.ts';
 import { bearer } from './presented-key.ts';
 
@@ -86,6 +87,10 @@ function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | null {
   return null;
 }
 
+type AuthEnv = {
+  Variables: AuthVariables & Pick<EdgeContextVariables, 'platform'> & Pick<RequestIdVariables, 'trace'>;
+};
+
 /**
  * Authenticates `Authorization: Bearer <key>` and authorises it for the route: 401 for a missing, malformed,
  * unknown, wrong, expired or revoked key; 403 for a disabled tenant or a model (or the admin API) outside the
@@ -94,11 +99,10 @@ function keyRejection(record: AuthKeyRecord, nowMs: number): AppError | null {
  * @example
  * app.use('/v2/models/*', auth({ keys, touch, operatorTokenHash: null, scope: 'model', metrics }));
  */
-export function auth(
-  options: AuthOptions,
-): MiddlewareHandler<{ Variables: AuthVariables & Pick<EdgeContextVariables, 'platform'> }> {
+export function auth(options: AuthOptions): MiddlewareHandler<AuthEnv> {
   const { metrics } = options;
-  return async function authMiddleware(c, next) {
+  /** Verifies the key (or the operator token) and sets `auth`; throws the refusal. */
+  const authenticate = async (c: Context<AuthEnv>): Promise<void> => {
     const presented = bearer(c.req.header('authorization'));
     if (!presented) {
       throw new AppError('UNAUTHENTICATED', 'missing "Authorization: Bearer <api key>" header');
@@ -119,7 +123,6 @@ export function auth(
         burst: 1_000,
         operator: true,
       });
-      await next();
       return;
     }
     const parsed = parseApiKey(presented);
@@ -164,6 +167,18 @@ export function auth(
     }
     const write = options.touch?.mark(record.prefix);
     if (write) c.get('platform').waitUntil(write);
+  };
+  // The span covers the verification alone, not the rest of the chain behind it.
+  return async function authMiddleware(c, next) {
+    const span = c.get('trace')?.startSpan('auth') ?? null;
+    try {
+      await authenticate(c);
+    } catch (err) {
+      span?.fail(isAppError(err) ? err.code : 'INTERNAL');
+      throw err;
+    } finally {
+      span?.end();
+    }
     await next();
   };
 }

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../../../shared/errors/index.ts';
 import type { CacheLookupResult } from '../../cache/lookup.ts';
+import type { LimitResult } from '../../stores/limits/rate-limiter.ts';
 import type { AuthVariables } from '../auth/index.ts';
 import type { EdgeContextVariables } from '../edge-context/index.ts';
 import type { InferBodyVariables } from '../infer-body/index.ts';
@@ -18,6 +19,8 @@ export interface RateLimitVariables {
 export interface RateLimitOptions extends LimiterOptions {
   /** Started in the same tick as the limiter call, so both share one pipelined Redis round trip. */
   startCacheLookup?: ((c: Context) => Promise<CacheLookupResult> | undefined) | null;
+  /** Paths passed through uncharged and without `RateLimit-*` headers (the health probes). */
+  exemptPaths?: ReadonlySet<string>;
 }
 
 type RateLimitEnv = {
@@ -40,6 +43,7 @@ type RateLimitEnv = {
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<RateLimitEnv> {
   const { metrics } = options;
   return async function rateLimitMiddleware(c, next) {
+    if (options.exemptPaths?.has(c.req.path)) return next();
     const bucket = bucketFor(c, c.get('auth'), options.ip);
     const cost = c.get('inference')?.items ?? 1;
     if (cost > bucket.burst) {
@@ -49,6 +53,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<RateLimi
       );
     }
     const request = { ...bucket, cost };
+    const span = c.get('trace')?.startSpan('rate limit', { attributes: { 'aiserve.rate_limit.cost': cost } });
     const pending = options.limiter.limit(request);
     // Same tick as the limiter's Redis command: auto-pipelining sends both in one round trip. @upstash/redis
     // keeps separate read and write pipelines; the limiter's EVALSHA is a "write", so the lookup must use a
@@ -58,7 +63,20 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<RateLimi
       lookup.catch(() => {});
       c.set('cacheLookup', lookup);
     }
-    const result = await settle(c.get('logger'), options, request, pending);
+    let result: LimitResult;
+    try {
+      result = await settle(c.get('logger'), options, request, pending);
+    } catch (err) {
+      span?.fail('limiter unavailable');
+      span?.end();
+      throw err;
+    }
+    if (span) {
+      span.setAttribute('aiserve.rate_limit.allowed', result.success);
+      span.setAttribute('aiserve.rate_limit.remaining', result.remaining);
+      span.setAttribute('aiserve.rate_limit.source', result.source);
+      span.end();
+    }
     const now = c.get('platform').now();
     if (!result.success) {
       metrics.inc('edge_rate_limited_total');

@@ -1,6 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import { toHex } from '../../../shared/signing/canonical.ts';
 import type { EdgeLogger } from '../../observability/logger.ts';
+import type { EdgeTracing, RequestTrace } from '../../observability/tracing.ts';
+import type { EdgeContextVariables } from '../edge-context/index.ts';
 import { responseHeaders } from '../response-headers.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -59,28 +62,52 @@ export interface RequestIdVariables {
   traceId: string;
   /** The isolate's logger with this request's id and trace id on every line. */
   logger: EdgeLogger;
+  /** This request's spans when tracing is on (`OTEL_EXPORTER_OTLP_ENDPOINT`), else null. */
+  trace: RequestTrace | null;
+}
+
+/** The route the request matched, for the span's name; null when none did (only catch-all middleware). */
+function matchedRoute(c: Parameters<MiddlewareHandler>[0]): string | null {
+  const route = routePath(c, -1);
+  return route.includes('*') ? null : route;
 }
 
 /**
  * Assigns `requestId`, `traceparent`, `traceId` and a request-scoped child of `logger`; echoes `X-Request-Id`
- * and the edge's `traceparent` on every response, errors included.
+ * and the edge's `traceparent` on every response, errors included. With `tracing`, the edge's span is a real
+ * one (`trace`): ended when the answer is ready, and the request's spans exported in the background.
  *
  * @example
- * app.use('*', requestId({ logger }));
+ * app.use('*', requestId({ logger, tracing: null }));
  */
 export function requestId(options: {
   logger: EdgeLogger;
-}): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+  tracing: EdgeTracing | null;
+}): MiddlewareHandler<{ Variables: RequestIdVariables & Pick<EdgeContextVariables, 'platform'> }> {
+  const { tracing } = options;
   return async function requestIdMiddleware(c, next) {
     const id = acceptRequestId(c.req.header('x-request-id'));
-    const trace = continueTrace(c.req.header('traceparent'));
+    const spans = tracing
+      ? tracing.startRequest({
+          method: c.req.method,
+          path: c.req.path,
+          traceparent: c.req.header('traceparent'),
+          tracestate: c.req.header('tracestate'),
+        })
+      : null;
+    const trace = spans ?? continueTrace(c.req.header('traceparent'));
     c.set('requestId', id);
     c.set('traceparent', trace.traceparent);
     c.set('traceId', trace.traceId);
+    c.set('trace', spans);
     c.set('logger', options.logger.child({ requestId: id, traceId: trace.traceId }));
     await next();
     const headers = responseHeaders(c);
     headers.set('x-request-id', id);
     headers.set('traceparent', trace.traceparent);
+    if (spans) {
+      spans.finish(matchedRoute(c), c.res.status);
+      c.get('platform').waitUntil(spans.export());
+    }
   };
 }
