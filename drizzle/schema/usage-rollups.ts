@@ -49,9 +49,7 @@ export const usageRollups = pgTable(
     ...counts(),
   },
   (t) => [
-    unique('usage_rollups_key')
-      .on(t.minute, t.tenantId, t.model, t.statusClass, t.cache)
-      .nullsNotDistinct(),
+    unique('usage_rollups_key').on(t.minute, t.tenantId, t.model, t.statusClass, t.cache).nullsNotDistinct(),
   ],
 );
 
@@ -66,5 +64,7 @@ export const usageRollupTotals = pgTable(
     /** The newest event counted. */
     newestTs: timestamp('newest_ts', { withTimezone: true }).notNull(),
   },
-  (t) => [unique('usage_rollup_totals_key').on(t.tenantId, t.model, t.statusClass, t.cache).nullsNotDistinct()],
+  (t) => [
+    unique('usage_rollup_totals_key').on(t.tenantId, t.model, t.statusClass, t.cache).nullsNotDistinct(),
+  ],
 );

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 
 /** One sample line of the Prometheus text exposition format. */
-export interface PromSample {
+interface PromSample {
   name: string;
   labels: Record<string, string>;
   value: number;
