@@ -44,7 +44,9 @@ CREATE TABLE "usage_rollups_default" PARTITION OF "usage_rollups" DEFAULT;
 -- 3. usage_rollup_totals: the same counts without the minute, since this migration (plus the backfill below).
 --    What the metrics endpoint reads: a handful of rows per tenant instead of a scan of every retained minute,
 --    and totals that never go down when a month is retired, so Prometheus' rate() sees no false reset.
---    Not partitioned: one row per label set.
+--    Not partitioned: one row per label set. A model that has never answered a 2xx is counted as '(other)'
+--    (ROLLUP_OTHER_MODEL), so made-up model names cannot grow this table, and every scrape, without bound; the
+--    per-minute rows keep the name.
 CREATE TABLE "usage_rollup_totals" (
 	"tenant_id" uuid,
 	"model" text,
@@ -115,7 +117,10 @@ GROUP BY 1, 2, 3, 4, 5;
 INSERT INTO "usage_rollup_totals" ("tenant_id", "model", "status_class", "cache", "requests", "items",
 	"rate_limited", "auth_failures", "edge_ms_sum", "edge_le", "origin_count", "origin_ms_sum", "origin_le",
 	"newest_ts")
-SELECT tenant_id, model, (status / 100)::text || 'xx', cache,
+SELECT tenant_id,
+	CASE WHEN model IS NULL OR model IN (SELECT model FROM "usage_events" WHERE status BETWEEN 200 AND 299)
+		THEN model ELSE '(other)' END,
+	(status / 100)::text || 'xx', cache,
 	count(*), coalesce(sum(items), 0), count(*) FILTER (WHERE status = 429),
 	count(*) FILTER (WHERE status IN (401, 403)), coalesce(sum(latency_ms), 0),
 	ARRAY[count(*) FILTER (WHERE latency_ms <= 1), count(*) FILTER (WHERE latency_ms <= 2),

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import { queryRows, type SqlExecutor } from '../client/executor.ts';
-import { ROLLUP_LATENCY_BUCKETS_MS } from '../schema/usage-rollups.ts';
+import { ROLLUP_LATENCY_BUCKETS_MS, ROLLUP_OTHER_MODEL } from '../schema/usage-rollups.ts';
 
 const COUNT_COLUMNS = `requests, items, rate_limited, auth_failures, edge_ms_sum, edge_le, origin_count,
   origin_ms_sum, origin_le`;
@@ -35,8 +35,16 @@ const ROLLUP_PER_MINUTE = sql.raw(`INSERT INTO usage_rollups AS t (minute, ${LAB
   FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (minute, ${LABELS}) DO UPDATE SET ${ADD_COUNTS}`);
 
+// The totals keep a model's name once it has answered a 2xx (in this statement or before); until then its rows
+// count under ROLLUP_OTHER_MODEL, so names a client makes up (each a 404 or a 503) cannot add rows here and
+// series to every scrape without bound. The per-minute rows keep the name as the request gave it.
+const TOTALS_MODEL = `CASE WHEN model IS NULL
+    OR model IN (SELECT model FROM inserted WHERE status BETWEEN 200 AND 299)
+    OR model IN (SELECT model FROM usage_rollup_totals WHERE status_class = '2xx' AND model IS NOT NULL)
+  THEN model ELSE '${ROLLUP_OTHER_MODEL}' END`;
+
 const ROLLUP_TOTALS = sql.raw(`INSERT INTO usage_rollup_totals AS t (${LABELS}, ${COUNT_COLUMNS}, newest_ts)
-  SELECT tenant_id, model, ${STATUS_CLASS}, cache, ${COUNTS}, max(ts)
+  SELECT tenant_id, ${TOTALS_MODEL}, ${STATUS_CLASS}, cache, ${COUNTS}, max(ts)
   FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (${LABELS}) DO UPDATE SET ${ADD_COUNTS}, newest_ts = greatest(t.newest_ts, excluded.newest_ts)`);
 

@@ -11,6 +11,13 @@ export const ROLLUP_LATENCY_BUCKETS_MS = [
 ] as const;
 
 /**
+ * The model `usage_rollup_totals` records for a model name that has never had a 2xx answer (a name a client
+ * made up, typically): such names are folded into this one row per label set instead of one each. Not a
+ * valid model name (model names have no parentheses), so it never collides with one.
+ */
+export const ROLLUP_OTHER_MODEL = '(other)';
+
+/**
  * The columns both rollup tables carry (fresh builders per table) for one label set (tenant, model, status class, cache result). A NULL
  * tenant is a request answered without a valid key (401, 403 for a disabled tenant, 429 per IP); a NULL model
  * is a request that named none.
@@ -55,7 +62,8 @@ export const usageRollups = pgTable(
 
 /**
  * The same counts without the minute, since the rollups began: what `GET /admin/v1/metrics` serves as
- * Prometheus counters (never lowered by retention, so `rate()` sees no false reset). Not partitioned.
+ * Prometheus counters (never lowered by retention, so `rate()` sees no false reset). Not partitioned. A model
+ * that has never answered a 2xx is counted as ROLLUP_OTHER_MODEL here (the per-minute rows keep its name).
  */
 export const usageRollupTotals = pgTable(
   'usage_rollup_totals',

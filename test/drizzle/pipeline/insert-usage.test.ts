@@ -6,7 +6,7 @@ import { queryRows, type SqlExecutor } from '../../../drizzle/client/executor.ts
 import type { Database } from '../../../drizzle/client/types.ts';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { readRollupTotals } from '../../../drizzle/queries/usage-rollups.ts';
-import { ROLLUP_LATENCY_BUCKETS_MS } from '../../../drizzle/schema/usage-rollups.ts';
+import { ROLLUP_LATENCY_BUCKETS_MS, ROLLUP_OTHER_MODEL } from '../../../drizzle/schema/usage-rollups.ts';
 import type { UsageEvent } from '../../../shared/usage/event.ts';
 import { type Backend, withMigratedDatabase } from '../../support/test-database.ts';
 import { usageEvent } from '../../support/usage-fixtures.ts';
@@ -261,7 +261,11 @@ describe.each<Backend>(['postgres', 'pglite'])('insertUsageEvents on %s', { time
   it("the migration's backfill computes the same rollups as the insert writes", async () => {
     const tenantId = randomUUID();
     const model = `backfill-${randomUUID()}`;
-    const events = mixedEvents(tenantId, model);
+    // Plus a model that never answers, which the totals fold into (other) either way.
+    const events = [
+      ...mixedEvents(tenantId, model),
+      usageEvent({ tenantId, model: `ghost-${randomUUID()}`, status: 503 }),
+    ];
     await insertUsageEvents(db, events);
     const written = await rollups(db, tenantId, model);
     const writtenTotals = await readRollupTotals(db, { tenantId });
@@ -284,5 +288,30 @@ describe.each<Backend>(['postgres', 'pglite'])('insertUsageEvents on %s', { time
       });
     expect(rebuilt.rows).toEqual(written);
     expect(rebuilt.totals).toEqual(writtenTotals);
+  });
+  it('counts a model name that never answered 2xx as (other) in the totals, and keeps every name per minute', async () => {
+    const tenantId = randomUUID();
+    const ghost = `ghost-${randomUUID()}`;
+    const real = `real-${randomUUID()}`;
+    const late = `late-${randomUUID()}`;
+    const at = (model: string, status: number) => usageEvent({ tenantId, model, status, cache: 'NONE' });
+    await insertUsageEvents(db, [
+      at(ghost, 503),
+      at(ghost, 503),
+      at(ghost, 404),
+      at(real, 200),
+      at(late, 503),
+    ]);
+    // Once a model has answered, its failures keep its name; one that answers later keeps it from then on.
+    await insertUsageEvents(db, [at(real, 503), at(late, 200), at(late, 503)]);
+    const totals = await readRollupTotals(db, { tenantId });
+    const byModel = (model: string) =>
+      Object.fromEntries(totals.filter((t) => t.model === model).map((t) => [t.statusClass, t.requests]));
+    expect(byModel(ROLLUP_OTHER_MODEL)).toEqual({ '5xx': 3, '4xx': 1 });
+    expect(byModel(ghost)).toEqual({});
+    expect(byModel(real)).toEqual({ '2xx': 1, '5xx': 1 });
+    expect(byModel(late)).toEqual({ '2xx': 1, '5xx': 1 });
+    const minutes = await rollups(db, tenantId, ghost);
+    expect(minutes.filter((r) => r.model === ghost).reduce((n, r) => n + r.requests, 0)).toBe(3);
   });
 });
