@@ -12,8 +12,8 @@ export const ROLLUP_LATENCY_BUCKETS_MS = [
 
 /**
  * The model `usage_rollup_totals` records for a model name that has never had a 2xx answer (a name a client
- * made up, typically): such names are folded into this one row per label set instead of one each. Not a
- * valid model name (model names have no parentheses), so it never collides with one.
+ * made up, typically): such names are folded into this one row per label set instead of one each. The
+ * repository would accept a directory of that name, but nothing ships one; a model so named would share the row.
  */
 export const ROLLUP_OTHER_MODEL = '(other)';
 
