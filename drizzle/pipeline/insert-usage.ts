@@ -10,10 +10,12 @@ const COUNT_COLUMNS = `requests, items, rate_limited, auth_failures, edge_ms_sum
 const cumulative = (column: string) =>
   `ARRAY[${ROLLUP_LATENCY_BUCKETS_MS.map((b) => `count(*) FILTER (WHERE ${column} <= ${b})`).join(', ')}]::bigint[]`;
 
-/** The counts of one group of inserted rows, in COUNT_COLUMNS order. */
-const COUNTS = `count(*), coalesce(sum(items), 0), count(*) FILTER (WHERE status = 429),
-  count(*) FILTER (WHERE status IN (401, 403)), coalesce(sum(latency_ms), 0), ${cumulative('latency_ms')},
-  count(origin_ms), coalesce(sum(origin_ms), 0), ${cumulative('origin_ms')}`;
+/** The counts of one group of inserted rows, named as COUNT_COLUMNS. */
+const COUNTS = `count(*) AS requests, coalesce(sum(items), 0) AS items,
+  count(*) FILTER (WHERE status = 429) AS rate_limited,
+  count(*) FILTER (WHERE status IN (401, 403)) AS auth_failures, coalesce(sum(latency_ms), 0) AS edge_ms_sum,
+  ${cumulative('latency_ms')} AS edge_le, count(origin_ms) AS origin_count,
+  coalesce(sum(origin_ms), 0) AS origin_ms_sum, ${cumulative('origin_ms')} AS origin_le`;
 
 const addArrays = (column: string) =>
   `ARRAY[${ROLLUP_LATENCY_BUCKETS_MS.map((_, i) => `t.${column}[${i + 1}] + excluded.${column}[${i + 1}]`).join(', ')}]`;
@@ -26,26 +28,35 @@ const ADD_COUNTS = `requests = t.requests + excluded.requests, items = t.items +
   origin_le = ${addArrays('origin_le')}`;
 
 const LABELS = 'tenant_id, model, status_class, cache';
-const STATUS_CLASS = `(status / 100)::text || 'xx'`;
 
-// Built once: the statement text is the same for every batch. ORDER BY the key so that two writers upserting
-// the same rows take their locks in the same order (no deadlock between two drains).
+// Built once: the statement text is the same for every batch. The inserted rows are aggregated once, per
+// minute and label set (`grouped`); the totals sum those few groups rather than the rows again. ORDER BY the
+// key so that two writers upserting the same rows take their locks in the same order (no deadlock between two
+// drains).
+const GROUPED = sql.raw(`SELECT date_trunc('minute', ts, 'UTC') AS minute, tenant_id, model,
+    (status / 100)::text || 'xx' AS status_class, cache, ${COUNTS}, max(ts) AS newest_ts
+  FROM inserted GROUP BY 1, 2, 3, 4, 5`);
+
 const ROLLUP_PER_MINUTE = sql.raw(`INSERT INTO usage_rollups AS t (minute, ${LABELS}, ${COUNT_COLUMNS})
-  SELECT date_trunc('minute', ts, 'UTC'), tenant_id, model, ${STATUS_CLASS}, cache, ${COUNTS}
-  FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  SELECT minute, ${LABELS}, ${COUNT_COLUMNS} FROM grouped ORDER BY minute, ${LABELS}
   ON CONFLICT (minute, ${LABELS}) DO UPDATE SET ${ADD_COUNTS}`);
 
 // The totals keep a model's name once it has answered a 2xx (in this statement or before); until then its rows
 // count under ROLLUP_OTHER_MODEL, so names a client makes up (each a 404 or a 503) cannot add rows here and
 // series to every scrape without bound. The per-minute rows keep the name as the request gave it.
 const TOTALS_MODEL = `CASE WHEN model IS NULL
-    OR model IN (SELECT model FROM inserted WHERE status BETWEEN 200 AND 299)
+    OR model IN (SELECT model FROM grouped WHERE status_class = '2xx')
     OR model IN (SELECT model FROM usage_rollup_totals WHERE status_class = '2xx' AND model IS NOT NULL)
   THEN model ELSE '${ROLLUP_OTHER_MODEL}' END`;
 
+const sumArrays = (column: string) =>
+  `ARRAY[${ROLLUP_LATENCY_BUCKETS_MS.map((_, i) => `sum(${column}[${i + 1}])`).join(', ')}]::bigint[]`;
+
 const ROLLUP_TOTALS = sql.raw(`INSERT INTO usage_rollup_totals AS t (${LABELS}, ${COUNT_COLUMNS}, newest_ts)
-  SELECT tenant_id, ${TOTALS_MODEL}, ${STATUS_CLASS}, cache, ${COUNTS}, max(ts)
-  FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  SELECT tenant_id, ${TOTALS_MODEL}, status_class, cache, sum(requests), sum(items), sum(rate_limited),
+    sum(auth_failures), sum(edge_ms_sum), ${sumArrays('edge_le')}, sum(origin_count), sum(origin_ms_sum),
+    ${sumArrays('origin_le')}, max(newest_ts)
+  FROM grouped GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (${LABELS}) DO UPDATE SET ${ADD_COUNTS}, newest_ts = greatest(t.newest_ts, excluded.newest_ts)`);
 
 /**
@@ -82,6 +93,7 @@ export async function insertUsageEvents(db: SqlExecutor, events: readonly UsageE
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING ts, tenant_id, model, status, latency_ms, origin_ms, cache, items
     ),
+    grouped AS (${GROUPED}),
     per_minute AS (${ROLLUP_PER_MINUTE}),
     totals AS (${ROLLUP_TOTALS})
     SELECT count(*)::int AS n FROM inserted`,
