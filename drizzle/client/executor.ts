@@ -18,14 +18,3 @@ export async function queryRows<T>(db: SqlExecutor, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as { rows?: T[] };
   return result.rows ?? [];
 }
-
-/**
- * Rows an INSERT/UPDATE/DELETE affected (an INSERT … ON CONFLICT DO NOTHING counts only the rows it added).
- * pg, the Neon driver and PGlite all report `rowCount`.
- */
-export async function affectedRowCount(db: SqlExecutor, query: SQL): Promise<number> {
-  const { rowCount } = (await db.execute(query)) as { rowCount?: number | null };
-  if (typeof rowCount !== 'number')
-    throw new Error('the database driver did not report how many rows it wrote');
-  return rowCount;
-}

@@ -1,5 +1,9 @@
-/** The monthly-partitioned tables (custom migration `*_usage_audit_partitions.sql`). */
-export const PARTITIONED_TABLES = ['usage_events', 'audit_log'] as const;
+/**
+ * The monthly-partitioned tables (custom migrations `*_usage_audit_partitions.sql`, `*_usage_rollups.sql`),
+ * each with the column it is partitioned by.
+ */
+export const PARTITION_KEYS = { usage_events: 'ts', audit_log: 'ts', usage_rollups: 'minute' } as const;
+export const PARTITIONED_TABLES = Object.keys(PARTITION_KEYS) as (keyof typeof PARTITION_KEYS)[];
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 
 type RetentionMode = 'archive' | 'drop';
@@ -20,7 +24,7 @@ export interface PlanInput {
   monthsAhead: number;
   policies: TablePolicy[];
   /** Names of the partitions that exist now, per table (the default partition and odd names are ignored). */
-  existing: Record<PartitionedTable, string[]>;
+  existing: Partial<Record<PartitionedTable, string[]>>;
   mode: RetentionMode;
 }
 

@@ -4,6 +4,7 @@ import type { PartitionsConfig } from '../../shared/config/pipeline.ts';
 import { queryRows, type SqlDatabase, type SqlExecutor } from '../client/executor.ts';
 import { AUDIT_ARCHIVED_ACTION, appendAudit } from '../queries/audit.ts';
 import {
+  PARTITION_KEYS,
   PARTITIONED_TABLES,
   type PartitionAction,
   type PartitionedTable,
@@ -32,7 +33,7 @@ export async function listPartitions(db: SqlExecutor): Promise<Record<Partitione
       JOIN pg_class parent ON parent.oid = i.inhparent
       JOIN pg_class child ON child.oid = i.inhrelid
       JOIN pg_namespace n ON n.oid = parent.relnamespace
-      WHERE n.nspname = current_schema() AND parent.relname IN ('usage_events', 'audit_log')
+      WHERE n.nspname = current_schema() AND parent.relname = ANY(${sql.param(PARTITIONED_TABLES)}::text[])
       ORDER BY child.relname`,
   );
   const out = Object.fromEntries(PARTITIONED_TABLES.map((t) => [t, [] as string[]])) as Record<
@@ -55,7 +56,8 @@ async function applyCreate(
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${MAINTENANCE_LOCK})`);
     const def = ident(`${a.table}_default`);
-    const range = sql`ts >= ${literal(a.from)}::timestamptz AND ts < ${literal(a.to)}::timestamptz`;
+    const key = ident(PARTITION_KEYS[a.table]);
+    const range = sql`${key} >= ${literal(a.from)}::timestamptz AND ${key} < ${literal(a.to)}::timestamptz`;
     const [stray] = await queryRows<{ n: number }>(
       tx,
       sql`SELECT count(*)::int AS n FROM ${def} WHERE ${range}`,
@@ -138,6 +140,8 @@ export async function runPartitionMaintenance(
     existing: await listPartitions(db),
     policies: [
       { table: 'usage_events', retentionMonths: config.USAGE_RETENTION_MONTHS },
+      // The rollups are kept as long as the rows they count (the totals the metrics serve are not partitioned).
+      { table: 'usage_rollups', retentionMonths: config.USAGE_RETENTION_MONTHS },
       { table: 'audit_log', retentionMonths: config.AUDIT_RETENTION_MONTHS },
     ],
   });

@@ -4,3 +4,4 @@ export * from './instances.ts';
 export * from './models.ts';
 export * from './tenants.ts';
 export * from './usage-events.ts';
+export * from './usage-rollups.ts';

@@ -15,7 +15,9 @@ export const usageEvents = pgTable(
     // The producer's uuid: the idempotency key (ON CONFLICT DO NOTHING) across drain retries.
     eventId: uuid('event_id').notNull(),
     ts: timestamp('ts', { withTimezone: true }).notNull(),
-    tenantId: uuid('tenant_id').notNull(),
+    // NULL: an answer to a request without a valid key (401, 403 for a disabled tenant, 429 per IP), kept so
+    // the rollups count it; every tenant report filters on tenant_id (migration `*_usage_rollups.sql`).
+    tenantId: uuid('tenant_id'),
     keyId: uuid('key_id'),
     model: text('model'),
     version: text('version'),
@@ -26,6 +28,8 @@ export const usageEvents = pgTable(
     items: integer('items').notNull().default(1),
     requestId: text('request_id').notNull(),
     originId: text('origin_id'),
+    // Milliseconds the request waited on the origin, retries included; NULL when no origin was asked.
+    originMs: integer('origin_ms'),
   },
   (t) => [
     // A partitioned table's unique key must include the partition key; events carry their ts, so a retried

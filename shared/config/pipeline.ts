@@ -109,7 +109,7 @@ export const partitionsConfigSchema = z.object({
   USAGE_RETENTION_MONTHS: int(0, 1200)
     .default(13)
     .describe(
-      'Whole months of usage kept before the current one; older `usage_events` partitions are detached. `0` keeps everything.',
+      'Whole months of usage kept before the current one; older `usage_events` and `usage_rollups` partitions are detached (the rollup totals the edge metrics serve are kept). `0` keeps everything.',
     ),
   AUDIT_RETENTION_MONTHS: int(0, 1200)
     .default(0)

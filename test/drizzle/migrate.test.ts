@@ -36,17 +36,19 @@ describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', { timeout: 12
       'origins',
       'tenants',
       'usage_events',
+      'usage_rollup_totals',
+      'usage_rollups',
     ]);
   });
 
-  it('partition usage_events and audit_log by month, with this month, the next two and a default', async () => {
+  it('partition usage_events, audit_log and usage_rollups by month, with this month, the next two and a default', async () => {
     const parts = await rows<{ parent: string; child: string }>(
       db,
       sql`select p.relname as parent, c.relname as child from pg_inherits i
           join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
-          where p.relname in ('usage_events', 'audit_log') and c.relkind = 'r' order by 1, 2`,
+          where p.relname in ('usage_events', 'audit_log', 'usage_rollups') and c.relkind = 'r' order by 1, 2`,
     );
-    for (const table of ['audit_log', 'usage_events']) {
+    for (const table of ['audit_log', 'usage_events', 'usage_rollups']) {
       expect(parts.filter((p) => p.parent === table).map((p) => p.child)).toEqual(
         [`${table}_default`, ...[0, 1, 2].map((i) => `${table}_p${monthName(i)}`)].sort(),
       );

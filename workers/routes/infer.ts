@@ -24,6 +24,7 @@ import {
 } from '../stores/responses/stored-response.ts';
 import { clientTrace } from './client-trace.ts';
 import { modelParams, modelVersionParams } from './model-params.ts';
+import { timeOrigin } from './origin-time.ts';
 
 const cacheHeaders = z.object({
   'cache-control': z.string().optional().openapi({
@@ -174,25 +175,23 @@ async function runInference(c: Context<AppEnv>, routing: EdgeRouting): Promise<R
       platform.now(),
     );
 
-  let answer: OriginAnswer;
-  let leader = true;
-  if (plan.key) {
-    let run = routing.coalescer.run(plan.key, send);
-    leader = run.leader;
-    try {
-      answer = await run.promise;
-    } catch (err) {
-      if (run.leader) throw err;
-      // The call this request joined failed under its leader's deadline, or with its leader's request (on
-      // Workers a cancelled request takes its I/O with it). Once more under this request's own deadline,
-      // coalesced again, so the followers that retry share one new call.
-      run = routing.coalescer.run(plan.key, send);
-      leader = run.leader;
-      answer = await run.promise;
-    }
-  } else {
-    answer = await send();
-  }
+  const { answer, leader } = await timeOrigin(
+    c,
+    async (): Promise<{ answer: OriginAnswer; leader: boolean }> => {
+      if (!plan.key) return { answer: await send(), leader: true };
+      let run = routing.coalescer.run(plan.key, send);
+      try {
+        return { answer: await run.promise, leader: run.leader };
+      } catch (err) {
+        if (run.leader) throw err;
+        // The call this request joined failed under its leader's deadline, or with its leader's request (on
+        // Workers a cancelled request takes its I/O with it). Once more under this request's own deadline,
+        // coalesced again, so the followers that retry share one new call.
+        run = routing.coalescer.run(plan.key, send);
+        return { answer: await run.promise, leader: run.leader };
+      }
+    },
+  );
   if (
     leader &&
     plan.key &&

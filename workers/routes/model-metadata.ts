@@ -10,6 +10,7 @@ import { ifNoneMatchHits, type MetadataEntry } from '../stores/metadata/metadata
 import { storableHeaders, toResponse } from '../stores/responses/stored-response.ts';
 import { clientTrace } from './client-trace.ts';
 import { modelParams, modelVersionParams } from './model-params.ts';
+import { timeOrigin } from './origin-time.ts';
 
 const responses = {
   200: {
@@ -59,29 +60,33 @@ function render(c: Context<AppEnv>, entry: MetadataEntry, xCache: 'HIT-EDGE' | '
 
 async function serve(c: Context<AppEnv>, routing: EdgeRouting, model: string, version: string | null) {
   const platform = c.get('platform');
-  const result = await routing.metadata.get(
-    `${model}\u0000${version ?? ''}`,
-    async () => {
-      const answer = await getFromOrigin(
-        routing,
-        {
-          model,
-          version,
-          suffix: '',
-          trace: clientTrace(c),
-          timeoutHeader: c.req.header(TIMEOUT_HEADER),
-          signal: c.req.raw.signal,
-        },
-        () => platform.now(),
-      );
-      return {
-        status: answer.status,
-        entry: { headers: storableHeaders(new Headers(answer.headers)), body: answer.body },
-        answer,
-      };
-    },
-    (p) => platform.waitUntil(p),
+  // Timed as origin time unless the cache answered (a fresh or stale entry; a stale one refreshes afterwards).
+  const result = await timeOrigin(c, () =>
+    routing.metadata.get(
+      `${model}\u0000${version ?? ''}`,
+      async () => {
+        const answer = await getFromOrigin(
+          routing,
+          {
+            model,
+            version,
+            suffix: '',
+            trace: clientTrace(c),
+            timeoutHeader: c.req.header(TIMEOUT_HEADER),
+            signal: c.req.raw.signal,
+          },
+          () => platform.now(),
+        );
+        return {
+          status: answer.status,
+          entry: { headers: storableHeaders(new Headers(answer.headers)), body: answer.body },
+          answer,
+        };
+      },
+      (p) => platform.waitUntil(p),
+    ),
   );
+  if (result.state === 'fresh' || result.state === 'stale') c.set('originMs', undefined);
   if (result.state === 'uncached') {
     c.set('cacheResult', 'MISS');
     c.set('originId', result.answer.originId);

@@ -8,6 +8,7 @@ import { getFromOrigin } from '../routing/origin-request.ts';
 import { toResponse } from '../stores/responses/stored-response.ts';
 import { clientTrace } from './client-trace.ts';
 import { modelParams, modelVersionParams } from './model-params.ts';
+import { timeOrigin } from './origin-time.ts';
 
 const readySchema = z
   .object({
@@ -55,17 +56,19 @@ const modelVersionReadyRoute = createRoute({
 /** Registers the readiness GETs: forwarded live (readiness changes as origins load and drain). */
 export function registerModelReady(app: OpenAPIHono<AppEnv>, routing: EdgeRouting): void {
   const handler = async (c: Context<AppEnv>, m: string, v: string | null): Promise<Response> => {
-    const answer = await getFromOrigin(
-      routing,
-      {
-        model: m,
-        version: v,
-        suffix: '/ready',
-        trace: clientTrace(c),
-        timeoutHeader: c.req.header(TIMEOUT_HEADER),
-        signal: c.req.raw.signal,
-      },
-      () => c.get('platform').now(),
+    const answer = await timeOrigin(c, () =>
+      getFromOrigin(
+        routing,
+        {
+          model: m,
+          version: v,
+          suffix: '/ready',
+          trace: clientTrace(c),
+          timeoutHeader: c.req.header(TIMEOUT_HEADER),
+          signal: c.req.raw.signal,
+        },
+        () => c.get('platform').now(),
+      ),
     );
     c.set('originId', answer.originId);
     return toResponse(answer);

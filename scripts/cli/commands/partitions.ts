@@ -6,7 +6,8 @@ import type { CommandGroup } from '../types.ts';
 
 export const partitionsGroup: CommandGroup = {
   name: 'partitions',
-  summary: 'monthly partitions of usage_events and audit_log: create ahead, archive or drop past retention',
+  summary:
+    'monthly partitions of usage_events, usage_rollups and audit_log: create ahead, archive or drop past retention',
   commands: [
     {
       name: 'run',

@@ -6,7 +6,7 @@ import {
   planPartitions,
 } from '../../../drizzle/maintenance/partition-plan.ts';
 
-const none: Record<PartitionedTable, string[]> = { usage_events: [], audit_log: [] };
+const none: Record<PartitionedTable, string[]> = { usage_events: [], audit_log: [], usage_rollups: [] };
 
 describe('planPartitions', () => {
   it('creates the current month and the months ahead, across a year end, with UTC bounds', () => {

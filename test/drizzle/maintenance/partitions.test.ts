@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partitionName } from '../../../drizzle/maintenance/partition-plan.ts';
+import { PARTITIONED_TABLES, partitionName } from '../../../drizzle/maintenance/partition-plan.ts';
 import { listPartitions, runPartitionMaintenance } from '../../../drizzle/maintenance/partitions.ts';
+import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { AUDIT_GENESIS_HASH, auditRowHash } from '../../../drizzle/queries/audit-hash.ts';
 import type { PartitionsConfig } from '../../../shared/config/pipeline.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+import { usageEvent } from '../../support/usage-fixtures.ts';
 
 let tdb: TestDatabase;
 
@@ -47,13 +49,9 @@ afterEach(async () => {
 describe('runPartitionMaintenance', () => {
   it('creates the months ahead, and a second run finds nothing to do', async () => {
     const first = await runPartitionMaintenance(tdb.db, config({ PARTITIONS_MONTHS_AHEAD: 5 }), { now });
-    // The migration made the current month and two ahead; months 3..5 ahead are new, for both tables.
+    // The migrations made the current month and two ahead; months 3..5 ahead are new, for every table.
     expect(first.actions.map((a) => a.name).sort()).toEqual(
-      [3, 4, 5]
-        .flatMap((o) =>
-          ['usage_events', 'audit_log'].map((t) => partitionName(t as 'audit_log', currentIndex + o)),
-        )
-        .sort(),
+      [3, 4, 5].flatMap((o) => PARTITIONED_TABLES.map((t) => partitionName(t, currentIndex + o))).sort(),
     );
     const parts = await listPartitions(tdb.db);
     expect(parts.usage_events).toContain(partitionName('usage_events', currentIndex + 5));
@@ -71,7 +69,7 @@ describe('runPartitionMaintenance', () => {
       dryRun: true,
     });
     expect(result.dryRun).toBe(true);
-    expect(result.actions).toHaveLength(4);
+    expect(result.actions).toHaveLength(2 * PARTITIONED_TABLES.length);
     expect(await listPartitions(tdb.db)).toEqual(before);
   });
 
@@ -102,7 +100,9 @@ describe('runPartitionMaintenance', () => {
         now: later,
       },
     );
-    const detached = result.actions.filter((a) => a.kind === 'detach').map((a) => a.name);
+    const detached = result.actions
+      .filter((a) => a.kind === 'detach' && a.table === 'usage_events')
+      .map((a) => a.name);
     expect(detached).toEqual([
       partitionName('usage_events', currentIndex),
       partitionName('usage_events', currentIndex + 1),
@@ -124,6 +124,46 @@ describe('runPartitionMaintenance', () => {
     ]);
     expect(left.rows[0].n).toBe(0);
     expect((await tdb.pool.query('SELECT count(*)::int AS n FROM usage_events')).rows[0].n).toBe(0);
+  });
+
+  it('partitions the usage rollups like usage: rows move out of the default with their month, retire with usage, and the totals stay', async () => {
+    const tenantId = randomUUID();
+    await insertUsageEvents(tdb.db, [
+      usageEvent({ tenantId, ts: monthDate(0).getTime() }),
+      usageEvent({ tenantId, ts: monthDate(5).getTime() }),
+    ]);
+    // Month +5 has no partition yet (the migration made 0..2): its rollup row waits in the default partition.
+    expect((await whereIs('usage_rollups', 'true')).sort()).toEqual(
+      [partitionName('usage_rollups', currentIndex), 'usage_rollups_default'].sort(),
+    );
+    const created = await runPartitionMaintenance(tdb.db, config({ PARTITIONS_MONTHS_AHEAD: 5 }), { now });
+    expect(created.movedRows).toBe(2);
+    expect((await whereIs('usage_rollups', 'true')).sort()).toEqual(
+      [partitionName('usage_rollups', currentIndex), partitionName('usage_rollups', currentIndex + 5)].sort(),
+    );
+
+    const retired = await runPartitionMaintenance(
+      tdb.db,
+      config({ PARTITIONS_MONTHS_AHEAD: 0, USAGE_RETENTION_MONTHS: 2 }),
+      { now: monthDate(8) },
+    );
+    const detached = (table: string) =>
+      retired.actions.filter((a) => a.kind === 'detach' && a.table === table).map((a) => a.name.slice(-6));
+    // The same months leave both tables.
+    expect(detached('usage_rollups')).toEqual(detached('usage_events'));
+    expect(detached('usage_rollups')).toContain(partitionName('usage_rollups', currentIndex).slice(-6));
+    expect((await tdb.pool.query('SELECT count(*)::int AS n FROM usage_rollups')).rows[0].n).toBe(0);
+    const archived = await tdb.pool.query(
+      `SELECT requests::int AS n FROM archive.${partitionName('usage_rollups', currentIndex)} WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    expect(archived.rows).toEqual([{ n: 1 }]);
+    // The running totals the metrics serve are not partitioned: retention does not lower a counter.
+    const totals = await tdb.pool.query(
+      'SELECT sum(requests)::int AS n FROM usage_rollup_totals WHERE tenant_id = $1',
+      [tenantId],
+    );
+    expect(totals.rows[0].n).toBe(2);
   });
 
   it('detaching old audit months keeps the chain verifiable through the recorded anchor', async () => {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../../drizzle/client/client.ts';
+import { PARTITIONED_TABLES } from '../../../drizzle/maintenance/partition-plan.ts';
 import { listPartitions, runPartitionMaintenance } from '../../../drizzle/maintenance/partitions.ts';
 import { migrateDatabase } from '../../../drizzle/migrate.ts';
 import { insertUsageEvents } from '../../../drizzle/pipeline/insert-usage.ts';
 import { appendAudit, verifyAuditChain } from '../../../drizzle/queries/audit.ts';
 import { usageReport } from '../../../drizzle/queries/usage.ts';
+import { readRollupTotals } from '../../../drizzle/queries/usage-rollups.ts';
 import { loadDataConfig } from '../../../shared/config/data.ts';
 import { usageEvent } from '../../support/usage-fixtures.ts';
 
@@ -36,6 +38,9 @@ describe('pipeline on PGlite', () => {
       to: new Date(events[0]!.ts + 1000),
     });
     expect(report.totals).toMatchObject({ requests: 2, cacheHitRatio: 0.5, p50LatencyMs: 15 });
+    // The rollups are written by the same statement, once: the repeated insert added nothing.
+    const totals = await readRollupTotals(handle.primary, { tenantId });
+    expect(totals.map((t) => t.requests).reduce((a, b) => a + b, 0)).toBe(2);
   });
 
   it('appends and verifies the audit chain, and the trigger refuses changes', async () => {
@@ -62,8 +67,9 @@ describe('pipeline on PGlite', () => {
       },
       { now },
     );
-    expect(result.actions.map((a) => a.kind)).toEqual(['create', 'create']);
+    expect(result.actions.map((a) => a.kind)).toEqual(PARTITIONED_TABLES.map(() => 'create'));
     expect((await listPartitions(handle.primary)).usage_events).toHaveLength(5);
+    expect((await listPartitions(handle.primary)).usage_rollups).toHaveLength(5);
     const later = new Date(Date.UTC(now.getUTCFullYear() + 1, now.getUTCMonth(), 15));
     const archived = await runPartitionMaintenance(
       handle.primary,
@@ -75,6 +81,8 @@ describe('pipeline on PGlite', () => {
       },
       { now: later },
     );
-    expect(archived.actions.filter((a) => a.kind === 'detach')).toHaveLength(4);
+    const detached = archived.actions.filter((a) => a.kind === 'detach');
+    expect(detached.filter((a) => a.table === 'usage_events')).toHaveLength(4);
+    expect(detached.filter((a) => a.table === 'usage_rollups')).toHaveLength(4);
   });
 });

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { UsageEvent } from '../../../shared/usage/event.ts';
+import { TENANTLESS_USAGE_STATUSES, type UsageEvent } from '../../../shared/usage/event.ts';
 import type { CacheStatus } from '../../cache/lookup.ts';
 import type { EdgeMetrics } from '../../observability/metrics.ts';
 import type { UsageSink } from '../../stores/usage/usage-sink.ts';
@@ -15,6 +15,11 @@ export interface UsageVariables {
   cacheResult: CacheStatus | undefined;
   /** Set by the routes that forward: the origin that answered; null when none did (a cache hit). */
   originId: string | null | undefined;
+  /**
+   * Set by the routes that forward: milliseconds this request waited on the origin (retries and a coalesced
+   * wait included), also when the origin call failed; unset when no origin was asked.
+   */
+  originMs: number | undefined;
 }
 
 type UsageEnv = {
@@ -34,14 +39,18 @@ function routeOf(c: Context): string {
 
 function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
   const auth = c.get('auth');
-  if (!auth?.tenantId) return null;
+  // Without a tenant only the refusals the edge-wide counters need (auth failures, rate limiting) are
+  // recorded; the operator's own requests are not usage.
+  const tenantId = auth?.tenantId ?? null;
+  if (tenantId === null && (auth?.operator || !TENANTLESS_USAGE_STATUSES.has(c.res.status))) return null;
   const inference = c.get('inference');
+  const originMs = c.get('originMs');
   const model = inference?.model ?? null;
   return {
     id: crypto.randomUUID(),
     ts: Math.floor(nowMs),
-    tenantId: auth.tenantId,
-    keyId: auth.keyId,
+    tenantId,
+    keyId: auth?.keyId ?? null,
     model: model && model.length <= 256 ? model : null,
     version: inference?.version && inference.version.length <= 64 ? inference.version : null,
     route: routeOf(c),
@@ -51,13 +60,16 @@ function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
     items: inference?.items ?? 0,
     requestId: c.get('requestId'),
     originId: c.get('originId') ?? null,
+    originMs: originMs === undefined ? null : Math.max(0, originMs),
   };
 }
 
 /**
- * One usage event per authenticated request (tenant, key, model, status, latency, cache result, items),
- * written after the response through `waitUntil`, so the caller never waits and a failed write never fails
- * the request (it is counted and logged). Sits outside auth so it also sees 4xx answers to valid keys.
+ * One usage event per authenticated request (tenant, key, model, status, latency, origin time, cache result,
+ * items), written after the response through `waitUntil`, so the caller never waits and a failed write never
+ * fails the request (it is counted and logged). Sits outside auth so it also sees 4xx answers to valid keys,
+ * and the 401, 403 and 429 answers to requests without one (recorded without a tenant, for the edge-wide
+ * rollups).
  *
  * @example
  * app.use('*', usage({ sink, metrics }));

@@ -22,14 +22,15 @@ describe('partitions run', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const plan = JSON.parse(dry.stdout);
     expect(plan.dryRun).toBe(true);
-    // The migration made the current month and two ahead: months 3 and 4 ahead are missing for both tables.
-    expect(plan.actions).toHaveLength(4);
+    // The migrations made the current month and two ahead: months 3 and 4 ahead are missing for each of the
+    // three tables (usage_events, audit_log, usage_rollups).
+    expect(plan.actions).toHaveLength(6);
     const before = await run(['list', '--json']);
     expect(JSON.parse(before.stdout).usage_events).toHaveLength(4);
 
     const applied = await run(['run'], env);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(applied.stdout.split('\n').filter((l) => l.startsWith('create'))).toHaveLength(4);
+    expect(applied.stdout.split('\n').filter((l) => l.startsWith('create'))).toHaveLength(6);
     expect(JSON.parse((await run(['list', '--json'])).stdout).usage_events).toHaveLength(6);
 
     const again = await run(['run'], env);
