@@ -1,4 +1,4 @@
-import { neonConfig, Pool } from '@neondatabase/serverless';
+import { neonConfig, Pool, type PoolClient } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import type { DataConfig } from '../../../shared/config/data.ts';
 import * as schema from '../../schema/index.ts';
@@ -59,7 +59,7 @@ function configureNeonProxy(proxy: string): void {
  * is no global WebSocket, so callers there pass `webSocket` (the `ws` package's constructor).
  *
  * `close()` resolves once every connection's WebSocket has closed (bounded by `CLOSE_WAIT_MS`), not merely when
- * the pool stops handing them out as `pool.end()` does: on Workers the caller ends the request right after,
+ * the pool stops handing them out, as `pool.end()` does: on Workers the caller ends the request right after,
  * and a socket still closing then would be left open.
  */
 export function connectNeon(
@@ -73,17 +73,18 @@ export function connectNeon(
   if (config.NEON_WS_PROXY) configureNeonProxy(config.NEON_WS_PROXY);
   if (webSocket) neonConfig.webSocketConstructor = webSocket as typeof neonConfig.webSocketConstructor;
   const pool = new Pool(poolOptions(url, config));
-  // Connections made and not yet removed (pg-pool emits `remove` once a client's socket has closed).
+  // Connections whose socket has not closed yet: a client emits `end` once its socket has closed, however it
+  // ended (closed by the pool, idle timeout, the server or the network going away).
   let open = 0;
   let allClosed: (() => void) | null = null;
   pool.on('error', () => {});
-  pool.on('connect', (client: object) => {
+  pool.on('connect', (client: PoolClient) => {
     open += 1;
+    client.once('end', () => {
+      open -= 1;
+      if (open === 0) allClosed?.();
+    });
     timeQueries(client, 'query', { thresholdMs: config.DATABASE_SLOW_QUERY_MS, label, log });
-  });
-  pool.on('remove', () => {
-    open = Math.max(0, open - 1);
-    if (open === 0) allClosed?.();
   });
   const db = drizzle({ client: pool, schema }) as unknown as Database;
   const close = async (): Promise<void> => {

@@ -19,11 +19,16 @@ import {
 let pglite: PgliteServer;
 let proxy: NeonWsProxy;
 
-function sourceFor(driver: 'neon' | 'pg', perUse: boolean, env: Record<string, string> = {}): DatabaseSource {
+function sourceFor(
+  driver: 'neon' | 'pg',
+  perUse: boolean,
+  env: Record<string, string> = {},
+  through: NeonWsProxy = proxy,
+): DatabaseSource {
   const config = loadDataConfig({
     DATABASE_URL: pglite.url,
     DATABASE_DRIVER: driver,
-    NEON_WS_PROXY: proxy.address,
+    NEON_WS_PROXY: through.address,
     DATABASE_MAX_LIFETIME_SECONDS: '0',
     ...env,
   });
@@ -95,6 +100,18 @@ describe.each(['neon', 'pg'] as const)('database connections on the server (%s d
     await settled().toBe(0);
     await load(source, 8, 4);
     await source.close();
+    await settled().toBe(0);
+  });
+
+  it('closes at once a pool whose connections the network already dropped', async () => {
+    const own = await startNeonWsProxy({ targetHost: pglite.host, targetPort: pglite.port });
+    const source = sourceFor(driver, false, {}, own);
+    await load(source, 4, 2);
+    // The proxy going away cuts every Neon connection from under the pool (pg connects directly: unaffected).
+    await own.close();
+    const started = Date.now();
+    await source.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
     await settled().toBe(0);
   });
 });
