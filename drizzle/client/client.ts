@@ -12,6 +12,12 @@ export interface CreateDatabaseOptions {
   /** Neon under Node 20: the `ws` WebSocket constructor (workerd and Node 22 have a global one). */
   webSocket?: unknown;
   now?: () => number;
+  /**
+   * The sticky state `session(id)` uses. Default: the handle's own. A caller that opens a handle per use (the
+   * edge on Workers) passes one tracker for all of them, so a write through one handle keeps the session's reads
+   * on the primary in the next.
+   */
+  sticky?: StickyTracker;
 }
 
 export interface DatabaseHandle {
@@ -28,6 +34,7 @@ export interface DatabaseHandle {
    */
   session(sessionId: string): Database;
   sticky: StickyTracker;
+  /** Closes the primary's and every replica's connections; rejects (after trying all) if one did not close. */
   close(): Promise<void>;
 }
 
@@ -96,10 +103,12 @@ export async function createDatabase(
   }
   const primary = primaryConn.db;
   const replicas = replicaConns.map((c) => c.db);
-  const sticky = createStickyTracker({
-    windowMs: config.DATABASE_STICKY_MS,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const sticky =
+    options.sticky ??
+    createStickyTracker({
+      windowMs: config.DATABASE_STICKY_MS,
+      ...(options.now ? { now: options.now } : {}),
+    });
   const randomReplica = (list: Database[]) => list[Math.floor(Math.random() * list.length)]!;
   const [first, ...rest] = replicas;
   const db = first ? (withReplicas(primary, [first, ...rest]) as unknown as Database) : primary;
@@ -135,7 +144,13 @@ export async function createDatabase(
     session,
     sticky,
     close() {
-      closed ??= Promise.allSettled([primaryConn, ...replicaConns].map((c) => c.close())).then(() => {});
+      // Every connection is closed even when one fails; the failure is then reported, not dropped: a pool
+      // that did not close is a leak the caller should hear about.
+      closed ??= Promise.allSettled([primaryConn, ...replicaConns].map((c) => c.close())).then((results) => {
+        const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+        if (failures.length === 1) throw failures[0];
+        if (failures.length > 1) throw new AggregateError(failures, 'database connections did not close');
+      });
       return closed;
     },
   };

@@ -29,6 +29,11 @@ export interface PgliteServer {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * Client connections open now. PGlite is one backend, so `pg_stat_activity` shows one session whatever the
+   * clients: this count, the socket server's own, is the one to watch for leaked connections.
+   */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,7 @@ export async function startPglite(options: PgliteServerOptions = {}): Promise<Pg
     host,
     port,
     dataDir,
+    connections: () => server.getStats().activeConnections,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -21,9 +21,13 @@ export interface DbEdge {
 
 /**
  * The edge as `buildEdge` wires it (real routes, cache and router), on a fresh migrated Postgres database
- * (pg driver), in front of a stub origin. Redis only when `env` names the bridge.
+ * (pg driver), in front of a stub origin. Redis only when `env` names the bridge. `perUseDatabase`: a
+ * connection per database use, as on Workers (default: one pool, as under Node).
  */
-export async function startDbEdge(env: Record<string, string> = {}): Promise<DbEdge> {
+export async function startDbEdge(
+  env: Record<string, string> = {},
+  options: { perUseDatabase?: boolean } = {},
+): Promise<DbEdge> {
   const temp = await createTempDatabase();
   const dataEnv = { DATABASE_URL: temp.url, DATABASE_DRIVER: 'pg', DATABASE_POOL_MAX: '4' };
   const db = await createDatabase(loadDataConfig(dataEnv));
@@ -39,7 +43,7 @@ export async function startDbEdge(env: Record<string, string> = {}): Promise<DbE
       ...dataEnv,
       ...env,
     }),
-    { perUseDatabase: false, platform: () => node.platform },
+    { perUseDatabase: options.perUseDatabase ?? false, platform: () => node.platform },
   );
   return {
     edge,

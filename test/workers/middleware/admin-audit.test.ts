@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createStickyTracker } from '../../../drizzle/client/sticky.ts';
 import {
   REFUSALS_AUDITED_PER_ADDRESS_PER_MINUTE,
   REFUSALS_AUDITED_PER_MINUTE,
@@ -56,6 +57,7 @@ describe('the admin refusal audit middleware', () => {
   function failingDatabase(): DatabaseSource & { uses: number } {
     const source = {
       uses: 0,
+      sticky: createStickyTracker({ windowMs: 0 }),
       async use<T>(): Promise<T> {
         source.uses += 1;
         throw new Error('connect ECONNREFUSED 127.0.0.1:5432');

@@ -22,9 +22,19 @@ export function requireOperator(c: AppContext): AuthContext {
   return auth;
 }
 
+const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The caller as a sticky session: the operator, or the tenant an admin key acts for. */
+function sessionOf(auth: AuthContext): string {
+  return auth.operator ? 'admin:operator' : `admin:tenant:${auth.tenantId ?? 'none'}`;
+}
+
 /**
- * Runs `fn` with the database. A missing database or one that cannot be reached is a 503 naming Postgres;
- * `AppError`s from the queries (validation, conflicts) pass through unchanged. A value Postgres refuses as data
+ * Runs `fn` with the database. Reads through `handle.db` follow the read-your-writes rule: a request that may
+ * write (any method but GET, HEAD, OPTIONS) reads from the primary throughout and keeps its caller's reads there
+ * for `DATABASE_STICKY_MS` after it (the sticky session is the operator, or the admin key's tenant, per isolate),
+ * so a caller that creates something and asks for it next does not read a replica that lags. A missing
+ * database or one that cannot be reached is a 503 naming Postgres; `AppError`s from the queries (validation, conflicts) pass through unchanged. A value Postgres refuses as data
  * (a NUL byte in a name, say) is the request's fault: 400, not a 503 that would send the caller to retry and
  * tell the operator Postgres is down.
  */
@@ -33,8 +43,13 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
   if (!source) {
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'the admin API needs Postgres, and DATABASE_URL is not set');
   }
+  const session = sessionOf(authOf(c));
+  const writes = !READ_ONLY_METHODS.has(c.req.method);
   try {
-    return await source.use(fn);
+    return await source.use((handle) => {
+      if (writes) handle.sticky.markWrite(session);
+      return fn({ ...handle, db: handle.session(session) });
+    });
   } catch (err) {
     if (isAppError(err)) throw err;
     const refused = pgDataException(err);
@@ -53,10 +68,15 @@ export async function withDatabase<T>(c: AppContext, fn: (handle: DatabaseHandle
 /**
  * The tenant named in the path (id or name), if the caller may act on it: the operator on any tenant, a key
  * with the `admin` scope on its own tenant only. Another tenant is a 404, so tenants cannot probe each other.
+ * A replica's "no such tenant" is asked again of the primary (the tenant may be younger than the replica's
+ * lag, created by another caller or through another isolate); the admin API is authenticated, so this cannot
+ * be used to load the primary.
  */
 export async function resolveTenant(c: AppContext, handle: DatabaseHandle, ref: string): Promise<Tenant> {
   const auth = authOf(c);
-  const tenant = await findTenantByRef(handle.db, ref);
+  const tenant =
+    (await findTenantByRef(handle.db, ref)) ??
+    (handle.replicas.length > 0 ? await findTenantByRef(handle.primary, ref) : null);
   if (!tenant || (!auth.operator && tenant.id !== auth.tenantId)) {
     throw new AppError('NOT_FOUND', `no tenant "${ref}"`);
   }

@@ -4,11 +4,11 @@ import type { ModelCacheSettings } from '../../cache/policy.ts';
 
 /**
  * The Postgres operations the edge's hot path needs, behind one interface so the app is built with a real
- * database (`createPostgresDataAccess`, drizzle queries through `shared/db`) or with an in-memory one in
+ * database (`createPostgresDataAccess`, the data layer's queries) or with an in-memory one in
  * unit tests and benchmarks.
  */
 export interface DataAccess {
-  /** Read replica: the key and its tenant, or null for an unknown prefix. */
+  /** The key and its tenant, or null for an unknown prefix: from a read replica, a miss re-checked on the primary. */
   findKeyForAuth(prefix: string): Promise<AuthKeyRecord | null>;
   /** Batched `api_keys.last_used_at = now()` by key prefix. */
   touchKeys(prefixes: string[]): Promise<void>;
