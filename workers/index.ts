@@ -49,8 +49,14 @@ async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionConte
   return edge.app.fetch(request, env, ctx);
 }
 
-async function scheduledHandler(controller: ScheduledController, env: Bindings): Promise<void> {
+async function scheduledHandler(
+  controller: ScheduledController,
+  env: Bindings,
+  ctx: ExecutionContext,
+): Promise<void> {
   const edge = await edgeFor(env);
+  // Usage events this isolate holds after failed writes are retried even when no request comes.
+  ctx.waitUntil(edge.services.usage.flush());
   const { runScheduledReconcile } = await import('./control/scheduled.ts');
   await runScheduledReconcile({
     env,

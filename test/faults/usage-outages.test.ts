@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
+import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
+import { USAGE_CONSUMER_GROUP, USAGE_STREAM } from '../../shared/redis-keys.ts';
+import { type NodeEdge, startNodeEdge } from '../../workers/node.ts';
+import {
+  hasPostgresServer,
+  type PrivatePostgres,
+  startPrivatePostgres,
+} from '../support/private-postgres.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
+import { migrateUrl } from '../support/test-database.ts';
+import {
+  appendBacklog,
+  createTenantKey,
+  type DrainRig,
+  settleAndTally,
+  sleep,
+  startDrain,
+  startTraffic,
+  type Tally,
+  waitForRows,
+} from '../support/usage-outages.ts';
+
+/**
+ * Usage events through the edge (in-process under Node, with the real Redis-backed stores: @upstash/redis
+ * through the Upstash bridge to a redis-server of this test's own, and node-postgres to a PostgreSQL server of
+ * its own), while the test kills, empties or hangs that Redis, or stops that Postgres. The usage drain's own code
+ * runs in-process throughout. After each outage every request answered must be exactly one row in
+ * `usage_events`: nothing lost, nothing counted twice.
+ */
+
+const ADMIN_TOKEN = `admin-${randomBytes(16).toString('hex')}`;
+const run = randomBytes(3).toString('hex');
+
+let redis: PrivateRedis;
+let postgres: PrivatePostgres;
+let bridge: UpstashBridge;
+let origin: StubOrigin;
+let edge: NodeEdge;
+let drain: DrainRig;
+let key: string;
+
+beforeAll(async () => {
+  [redis, postgres, origin] = await Promise.all([
+    startPrivateRedis({ persist: true }),
+    startPrivatePostgres(),
+    startStubOrigin(),
+  ]);
+  await migrateUrl(postgres.url());
+  const token = randomBytes(16).toString('hex');
+  bridge = await startUpstashBridge({ redisUrl: redis.url, token });
+  edge = await startNodeEdge({
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'silent',
+    EDGE_HOST: '127.0.0.1',
+    EDGE_PORT: '0',
+    DATABASE_URL: postgres.url(),
+    DATABASE_DRIVER: 'pg',
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    UPSTASH_REDIS_REST_URL: bridge.url,
+    UPSTASH_REDIS_REST_TOKEN: token,
+    REDIS_TIMEOUT_MS: '250',
+    ORIGINS: `stub=${origin.url}`,
+    ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
+    ADMIN_TOKEN,
+    // Known keys stay in isolate memory through the outages: this suite is about usage, not key lookups.
+    AUTH_MEMORY_TTL_MS: '600000',
+    USAGE_FLUSH_INTERVAL_MS: '200',
+    USAGE_DATABASE_TIMEOUT_MS: '1000',
+  });
+  drain = await startDrain({ redisUrl: redis.url, databaseUrl: postgres.url() });
+  key = await createTenantKey(edge.url, ADMIN_TOKEN, `outage-${run}`);
+}, 60_000);
+
+afterAll(async () => {
+  await drain?.close();
+  await edge?.close();
+  await bridge?.close();
+  await origin?.close();
+  await redis?.close();
+  await postgres?.close();
+});
+
+function expectExactlyOnce(tally: Tally): void {
+  expect(tally.unanswered).toBe(0);
+  expect(tally.sent).toBeGreaterThan(50);
+  expect({ missing: tally.missing, duplicated: tally.duplicated, rows: tally.rows }).toEqual({
+    missing: 0,
+    duplicated: 0,
+    rows: tally.sent,
+  });
+}
+
+const traffic = (prefix: string) => startTraffic({ base: edge.url, key, prefix, concurrency: 4, gapMs: 5 });
+
+describe.skipIf(!hasRedisServer || !hasPostgresServer)(
+  'usage events through Redis and Postgres outages (Node edge)',
+  () => {
+    it('Redis killed for 3 s and restarted with its data: every request is exactly one row', async () => {
+      const prefix = `kill-${run}`;
+      const t = traffic(prefix);
+      await sleep(1_000);
+      await redis.kill();
+      await sleep(3_000);
+      await redis.restart({ empty: false });
+      await sleep(1_000);
+      expectExactlyOnce(
+        await settleAndTally('redis killed 3 s', t, drain.pool, prefix, { timeoutMs: 15_000, nudge: true }),
+      );
+    }, 45_000);
+
+    it('Redis restarted empty (no persistence): every request is exactly one row', async () => {
+      const prefix = `empty-${run}`;
+      const t = traffic(prefix);
+      await sleep(1_000);
+      // What Redis held and loses with its data is out of the edge's reach: the wipe comes once the drain has
+      // written everything answered so far (docs: what is at risk).
+      await t.pause();
+      await waitForRows(t, drain.pool, prefix, 10_000);
+      await redis.kill();
+      t.resume();
+      await sleep(2_000);
+      await redis.restart({ empty: true });
+      // The stream and its consumer group are gone; the drain's NOGROUP recovery creates the group again.
+      await drain.recreateGroup();
+      await sleep(1_000);
+      expectExactlyOnce(
+        await settleAndTally('redis restarted empty', t, drain.pool, prefix, {
+          timeoutMs: 15_000,
+          nudge: true,
+        }),
+      );
+    }, 45_000);
+
+    it('Redis hung (SIGSTOP) 2 s then resumed, hung again 2 s and restarted by its supervisor: requests stay bounded, every request is exactly one row', async () => {
+      const prefix = `hang-${run}`;
+      const t = traffic(prefix);
+      await sleep(1_000);
+      // Resumed: the appends that timed out at the edge still land in the stream, after the edge wrote them to
+      // Postgres directly; the drain's insert skips them.
+      redis.hang();
+      await sleep(2_000);
+      redis.resume();
+      await sleep(1_000);
+      // Killed while hung (a liveness probe): what it had not processed never lands.
+      redis.hang();
+      await sleep(2_000);
+      await redis.restart({ empty: false });
+      await sleep(1_000);
+      const tally = await settleAndTally(
+        'redis hung 2 s, resumed; hung 2 s, restarted',
+        t,
+        drain.pool,
+        prefix,
+        {
+          timeoutMs: 15_000,
+          nudge: true,
+        },
+      );
+      expectExactlyOnce(tally);
+      expect(tally.maxLatencyMs).toBeLessThan(5_000);
+    }, 45_000);
+
+    it('Redis killed and Postgres stopped together for 3 s: every request is exactly one row', async () => {
+      const prefix = `both-${run}`;
+      const t = traffic(prefix);
+      await sleep(1_000);
+      await Promise.all([redis.kill(), postgres.stop()]);
+      await sleep(3_000);
+      await Promise.all([redis.restart({ empty: false }), postgres.start()]);
+      await sleep(1_000);
+      expectExactlyOnce(
+        await settleAndTally('redis and postgres down 3 s', t, drain.pool, prefix, {
+          timeoutMs: 15_000,
+          nudge: true,
+        }),
+      );
+    }, 45_000);
+
+    it('Postgres stopped while the stream holds a long outage’s backlog: no unacknowledged entry is trimmed, every request is exactly one row', async () => {
+      const prefix = `pg-${run}`;
+      const t = traffic(prefix);
+      await sleep(500);
+      await postgres.stop();
+      await sleep(1_000);
+      // The backlog a long outage leaves: a million entries the drain has not acknowledged, behind this test's.
+      await t.pause();
+      const firstId = await oldestEntryId();
+      expect(firstId).toBeDefined();
+      const before = await drain.redis.xlen(USAGE_STREAM);
+      await appendBacklog(drain.redis, 1_000_000);
+      t.resume();
+      await sleep(1_500);
+      // Nothing unacknowledged was trimmed: the oldest entry and every one added since are still there.
+      const stillFirst = await oldestEntryId();
+      expect(stillFirst).toBe(firstId);
+      expect(await drain.redis.xlen(USAGE_STREAM)).toBeGreaterThanOrEqual(before + 1_000_000);
+      await postgres.start();
+      await sleep(1_000);
+      const tally = await settleAndTally('postgres down 2.5 s, stream at 1M', t, drain.pool, prefix, {
+        timeoutMs: 20_000,
+        nudge: true,
+      });
+      expectExactlyOnce(tally);
+      // The drain trims what it acknowledged, never the oldest entry it has not acknowledged or anything after it.
+      const info = (await drain.redis.xinfo('STREAM', USAGE_STREAM)) as unknown[];
+      const maxDeleted = String(info[info.indexOf('max-deleted-entry-id') + 1]);
+      const groups = (await drain.redis.xinfo('GROUPS', USAGE_STREAM)) as unknown[][];
+      const group = groups.find((g) => g[1] === USAGE_CONSUMER_GROUP)!;
+      const lastDelivered = String(group[group.indexOf('last-delivered-id') + 1]);
+      const pending = (await drain.redis.xpending(USAGE_STREAM, USAGE_CONSUMER_GROUP)) as [
+        number,
+        string | null,
+      ];
+      if (Number(pending[0]) > 0) expect(compareIds(maxDeleted, pending[1]!)).toBeLessThan(0);
+      else expect(compareIds(maxDeleted, lastDelivered)).toBeLessThanOrEqual(0);
+      await drain.redis.del(USAGE_STREAM);
+    }, 60_000);
+  },
+);
+
+async function oldestEntryId(): Promise<string | undefined> {
+  const entries = (await drain.redis.xrange(USAGE_STREAM, '-', '+', 'COUNT', 1)) as [string, string[]][];
+  return entries[0]?.[0];
+}
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
