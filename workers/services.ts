@@ -13,7 +13,11 @@ import { createMemoryRateLimiter } from './stores/limits/memory-rate-limiter.ts'
 import type { RateLimiter } from './stores/limits/rate-limiter.ts';
 import { createUpstashRateLimiter } from './stores/limits/upstash-rate-limiter.ts';
 import { createRedis } from './stores/redis-client.ts';
-import { createBufferedUsageSink, createDurableUsageSink, type UsageSink } from './stores/usage/usage-sink.ts';
+import {
+  createBufferedUsageSink,
+  createDurableUsageSink,
+  type UsageSink,
+} from './stores/usage/usage-sink.ts';
 import { createRedisUsageStream } from './stores/usage/usage-stream.ts';
 
 /** Everything the app needs, built once per isolate (Workers) or process (Node). */

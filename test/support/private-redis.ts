@@ -18,7 +18,7 @@ export const hasRedisServer = (() => {
 /**
  * A redis-server of one test's own on 127.0.0.1 and a free port, which the test may kill, restart (with its data
  * or empty) and hang (SIGSTOP/SIGCONT). The shared Redis on 6379 is never touched; only this child is signalled.
- * With `persist`, it writes an append-only file (fsync every second) in a directory of its own, so a restart
+ * With `persist`, it writes an append-only file (fsync on every write) in a directory of its own, so a restart
  * after SIGKILL comes back with every write it had acknowledged.
  */
 export interface PrivateRedis {
@@ -68,7 +68,9 @@ export async function startPrivateRedis(options: { persist?: boolean } = {}): Pr
 
   const spawnServer = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-    args.push('--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'everysec');
+    // fsync always: with everysec, Redis may acknowledge a write up to about 2 s before it reaches the file
+    // (while a background fsync runs), and SIGKILL would lose it; that loss is Redis', not the edge's.
+    args.push('--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'always');
     proc = spawn('redis-server', args, { stdio: 'ignore' });
     await waitForPing(port, proc);
   };

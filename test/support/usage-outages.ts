@@ -1,8 +1,9 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
+import { createDatabase } from '../../drizzle/client/client.ts';
 import { UsageDrain } from '../../drizzle/pipeline/usage-drain.ts';
+import { loadDataConfig } from '../../shared/config/data.ts';
 import { USAGE_CONSUMER_GROUP, USAGE_DEAD_LETTER_STREAM, USAGE_STREAM } from '../../shared/redis-keys.ts';
 
 /**
@@ -131,19 +132,31 @@ export interface DrainRig {
 export async function startDrain(options: { redisUrl: string; databaseUrl: string }): Promise<DrainRig> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
+  // The drain's database through the real client factory, as the drain job opens it; a pool of the test's own
+  // for what it asserts.
+  const database = await createDatabase(
+    loadDataConfig({
+      DATABASE_URL: options.databaseUrl,
+      DATABASE_DRIVER: 'pg',
+      DATABASE_POOL_MAX: '2',
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+    }),
+  );
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 2_000 });
   pool.on('error', () => {});
   const drain = new UsageDrain({
     redis,
-    db: drizzle(pool),
+    db: database.primary,
     stream: USAGE_STREAM,
     deadLetterStream: USAGE_DEAD_LETTER_STREAM,
     group: USAGE_CONSUMER_GROUP,
-    consumer: 'outage-test',
+    consumer: DRAIN_CONSUMER,
     batchSize: 500,
     blockMs: 100,
-    claimIdleMs: 60_000,
-    claimIntervalMs: 60_000,
+    // Short, so the drain's own recovery (XAUTOCLAIM, itself included) acts within a test: entries delivered to
+    // it whose XREADGROUP reply Redis never sent before it was killed wait in its pending list for this long.
+    claimIdleMs: 2_000,
+    claimIntervalMs: 1_000,
     backoffMinMs: 50,
     backoffMaxMs: 300,
     deadLetterMaxLen: 1_000_000,
@@ -164,6 +177,7 @@ export async function startDrain(options: { redisUrl: string; databaseUrl: strin
     async close() {
       await drain.stop();
       redis.disconnect();
+      await database.close();
       await pool.end();
     },
   };
@@ -198,7 +212,7 @@ export async function settleAndTally(
   traffic: Traffic,
   pool: pg.Pool,
   prefix: string,
-  options: { timeoutMs: number; nudge: boolean },
+  options: { timeoutMs: number; nudge: boolean; redis?: Redis },
 ): Promise<Tally> {
   await traffic.stop();
   const deadline = Date.now() + options.timeoutMs;
@@ -219,8 +233,29 @@ export async function settleAndTally(
     unanswered: traffic.unanswered.length,
     maxLatencyMs: traffic.maxLatencyMs(),
   };
+  const missing = traffic.answered.filter((id) => !rows.has(id));
+  if (missing.length > 0 && options.redis) await explainMissing(options.redis, missing.slice(0, 10));
   console.log(`usage outage figures ${JSON.stringify(tally)}`);
   return tally;
+}
+
+/** For a failing run: where in the stream (and whose pending list) the first missing requests' entries are. */
+async function explainMissing(redis: Redis, missing: string[]): Promise<void> {
+  const entries = (await redis.xrange(USAGE_STREAM, '-', '+', 'COUNT', 20_000).catch(() => [])) as [
+    string,
+    string[],
+  ][];
+  for (const requestId of missing) {
+    const entry = entries.find(([, fields]) => fields.some((f) => f.includes(`"requestId":"${requestId}"`)));
+    const pending = entry
+      ? await redis
+          .xpending(USAGE_STREAM, USAGE_CONSUMER_GROUP, entry[0], entry[0], 1)
+          .catch((e) => String(e))
+      : null;
+    console.log(
+      `usage outage missing ${requestId}: entry ${entry?.[0] ?? 'none'} pending ${JSON.stringify(pending)}`,
+    );
+  }
 }
 
 /** Waits until every request answered so far has its row (the drain has caught up). */
@@ -253,15 +288,27 @@ export async function createTenantKey(base: string, adminToken: string, name: st
   return ((await k.json()) as { key: string }).key;
 }
 
-/** Entries of `count` junk fields appended in Redis itself (Lua), standing for a backlog other edges built up. */
-export async function appendBacklog(redis: Redis, count: number): Promise<void> {
+/** The drain's consumer name in these suites. */
+export const DRAIN_CONSUMER = 'outage-test';
+
+/**
+ * `count` small entries appended in Redis itself (Lua), and delivered to (read by) the consumer `deliverTo` of
+ * the drain's group, which never acknowledges them: the backlog a drain replica that crashed during a long
+ * outage leaves pending.
+ */
+export async function appendBacklog(redis: Redis, count: number, deliverTo: string): Promise<void> {
   const chunk = 100_000;
   for (let done = 0; done < count; done += chunk) {
     await redis.eval(
-      "for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], '*', 'e', 'backlog') end return 1",
+      `local n = tonumber(ARGV[1])
+      for i = 1, n do redis.call('XADD', KEYS[1], '*', 'e', 'backlog') end
+      redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', n, 'STREAMS', KEYS[1], '>')
+      return 1`,
       1,
       USAGE_STREAM,
       Math.min(chunk, count - done),
+      USAGE_CONSUMER_GROUP,
+      deliverTo,
     );
   }
 }

@@ -155,7 +155,8 @@ export function createDurableUsageSink(o: DurableUsageSinkOptions): UsageSink {
         if (isStreamFull(outcome.reason)) full += 1;
         streamError ??= outcome.reason;
       });
-      if (refused.length < events.length) o.metrics.inc('edge_usage_events_total', events.length - refused.length);
+      if (refused.length < events.length)
+        o.metrics.inc('edge_usage_events_total', events.length - refused.length);
       if (refused.length === 0) return true;
       if (full > 0) o.metrics.inc('edge_usage_stream_full_total', full);
       let databaseError: unknown = 'no database configured';

@@ -22,9 +22,14 @@ if length >= tonumber(ARGV[1]) then
 end
 return redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3], ARGV[4], ARGV[5])`;
 
-/** Whether an append was refused because the stream is at its bound (rather than Redis being unreachable). */
+/**
+ * Whether an append was refused because the stream is at its bound (rather than Redis being unreachable). Matched
+ * on the reply with its count: `@upstash/redis` appends the command, script text included, to every error.
+ */
+const FULL_REPLY = new RegExp(`${FULL} the usage stream holds \\d+ entries`);
+
 export function isStreamFull(err: unknown): boolean {
-  return err instanceof Error && err.message.includes(FULL);
+  return err instanceof Error && FULL_REPLY.test(err.message);
 }
 
 /**
