@@ -16,12 +16,13 @@ import {
   createTenantKey,
   DRAIN_CONSUMER,
   type DrainRig,
+  expectExactlyOnce,
+  type OutageRig,
+  redisOutages,
   settleAndTally,
   sleep,
   startDrain,
   startTraffic,
-  type Tally,
-  waitForRows,
 } from '../support/usage-outages.ts';
 
 /**
@@ -84,107 +85,29 @@ afterAll(async () => {
   await postgres?.close();
 });
 
-function expectExactlyOnce(tally: Tally): void {
-  expect(tally.unanswered).toBe(0);
-  expect(tally.sent).toBeGreaterThan(50);
-  expect({ missing: tally.missing, duplicated: tally.duplicated, rows: tally.rows }).toEqual({
-    missing: 0,
-    duplicated: 0,
-    rows: tally.sent,
-  });
-}
-
 const traffic = (prefix: string) => startTraffic({ base: edge.url, key, prefix, concurrency: 4, gapMs: 5 });
 
 describe.skipIf(!hasRedisServer || !hasPostgresServer)(
   'usage events through Redis and Postgres outages (Node edge)',
   () => {
+    const rig = (): OutageRig => ({ redis, postgres, drain, traffic });
+
     it('Redis killed for 3 s and restarted with its data: every request is exactly one row', async () => {
-      const prefix = `kill-${run}`;
-      const t = traffic(prefix);
-      await sleep(1_000);
-      await redis.kill();
-      await sleep(3_000);
-      await redis.restart({ empty: false });
-      await sleep(1_000);
-      expectExactlyOnce(
-        await settleAndTally('redis killed 3 s', t, drain.pool, prefix, {
-          timeoutMs: 15_000,
-          nudge: true,
-          redis: drain.redis,
-        }),
-      );
+      expectExactlyOnce(await redisOutages.killed(rig(), `kill-${run}`));
     }, 45_000);
 
     it('Redis restarted empty (no persistence): every request is exactly one row', async () => {
-      const prefix = `empty-${run}`;
-      const t = traffic(prefix);
-      await sleep(1_000);
-      // What Redis held and loses with its data is out of the edge's reach: the wipe comes once the drain has
-      // written everything answered so far (docs: what is at risk).
-      await t.pause();
-      await waitForRows(t, drain.pool, prefix, 10_000);
-      await redis.kill();
-      t.resume();
-      await sleep(2_000);
-      await redis.restart({ empty: true });
-      // The stream and its consumer group are gone; the drain's NOGROUP recovery creates the group again.
-      await drain.recreateGroup();
-      await sleep(1_000);
-      expectExactlyOnce(
-        await settleAndTally('redis restarted empty', t, drain.pool, prefix, {
-          timeoutMs: 15_000,
-          nudge: true,
-          redis: drain.redis,
-        }),
-      );
+      expectExactlyOnce(await redisOutages.restartedEmpty(rig(), `empty-${run}`));
     }, 45_000);
 
     it('Redis hung (SIGSTOP) 2 s then resumed, hung again 2 s and restarted by its supervisor: requests stay bounded, every request is exactly one row', async () => {
-      const prefix = `hang-${run}`;
-      const t = traffic(prefix);
-      await sleep(1_000);
-      // Resumed: the appends that timed out at the edge still land in the stream, after the edge wrote them to
-      // Postgres directly; the drain's insert skips them.
-      redis.hang();
-      await sleep(2_000);
-      redis.resume();
-      await sleep(1_000);
-      // Killed while hung (a liveness probe): what it had not processed never lands.
-      redis.hang();
-      await sleep(2_000);
-      await redis.restart({ empty: false });
-      await sleep(1_000);
-      const tally = await settleAndTally(
-        'redis hung 2 s, resumed; hung 2 s, restarted',
-        t,
-        drain.pool,
-        prefix,
-        {
-          timeoutMs: 15_000,
-          nudge: true,
-          redis: drain.redis,
-        },
-      );
+      const tally = await redisOutages.hungThenRestarted(rig(), `hang-${run}`);
       expectExactlyOnce(tally);
       expect(tally.maxLatencyMs).toBeLessThan(5_000);
     }, 45_000);
 
     it('Redis killed and Postgres stopped together for 3 s: every request is exactly one row', async () => {
-      const prefix = `both-${run}`;
-      const t = traffic(prefix);
-      await sleep(1_000);
-      await Promise.all([redis.kill(), postgres.stop()]);
-      await sleep(3_000);
-      await Promise.all([redis.restart({ empty: false }), postgres.start()]);
-      await sleep(1_000);
-      expectExactlyOnce(
-        await settleAndTally('redis and postgres down 3 s', t, drain.pool, prefix, {
-          timeoutMs: 15_000,
-          nudge: true,
-          redis: drain.redis,
-        }),
-      );
+      expectExactlyOnce(await redisOutages.withPostgresDown(rig(), `both-${run}`));
     }, 45_000);
 
     it('Postgres stopped while a crashed drain replica holds a million unacknowledged entries: none is trimmed, every request is exactly one row', async () => {

@@ -54,11 +54,11 @@ describe('trimming the usage stream to what the drain acknowledged', () => {
     const unacked = new Map(groups.map((g) => [g, new Set<string>()]));
     const pending = new Map(groups.map((g) => [g, [] as string[]]));
     let trimmed = 0;
-    for (let step = 0; step < 400; step++) {
+    for (let step = 0; step < 250; step++) {
       const op = random();
       const g = groups[Math.floor(random() * groups.length)]!;
       if (op < 0.3) {
-        for (const id of await add(stream, 1 + Math.floor(random() * 40))) {
+        for (const id of await add(stream, 1 + Math.floor(random() * 30))) {
           for (const set of unacked.values()) set.add(id);
         }
       } else if (op < 0.6) {
