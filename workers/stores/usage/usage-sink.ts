@@ -19,7 +19,7 @@ export interface UsageSink {
 }
 
 /** Idempotent insert into `usage_events` (the drain's: ON CONFLICT (event_id, ts) DO NOTHING). */
-export interface UsageDatabase {
+interface UsageDatabase {
   insert(events: UsageEvent[]): Promise<void>;
 }
 

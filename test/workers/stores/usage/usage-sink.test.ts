@@ -216,7 +216,10 @@ describe('durable usage sink: when the stream does not take an event', () => {
     expect(f.appended).toEqual([event(1).id]);
     expect(db.inserted).toEqual([event(2).id, event(3).id]);
     expect(db.state.inserts).toBe(1);
-    expect(metrics.snapshot()).toMatchObject({ edge_usage_events_total: 3, edge_usage_direct_writes_total: 2 });
+    expect(metrics.snapshot()).toMatchObject({
+      edge_usage_events_total: 3,
+      edge_usage_direct_writes_total: 2,
+    });
     expect(logs.join('\n')).toContain('written to Postgres directly');
   });
 
@@ -314,6 +317,31 @@ describe('durable usage sink: when the stream does not take an event', () => {
     expect(f.calls.map((c) => c.id)).toEqual([event(1).id, event(2).id]);
     expect(sink.pending()).toBe(1);
     for (const release of f.hanging) release();
+  });
+});
+
+describe('usage stream: telling a full stream from an unreachable Redis', () => {
+  it('matches the refusal, not the script text @upstash/redis appends to every error', async () => {
+    const failing = (reply: (script: string) => string) =>
+      createRedisUsageStream(
+        {
+          eval: (async (script: string) => {
+            throw new Error(`${reply(script)}, command was: ${JSON.stringify([['eval', script]])}`);
+          }) as never,
+        },
+        { maxLength: 3 },
+      );
+    const outcome = (stream: ReturnType<typeof failing>) =>
+      stream.append(event(1)).then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(isStreamFull(await outcome(failing(() => 'ERR Redis unavailable: connect ECONNREFUSED')))).toBe(
+      false,
+    );
+    expect(
+      isStreamFull(await outcome(failing(() => 'USAGE_STREAM_FULL the usage stream holds 3 entries'))),
+    ).toBe(true);
   });
 });
 
