@@ -56,7 +56,7 @@ async function scheduledHandler(
 ): Promise<void> {
   const edge = await edgeFor(env);
   // Usage events this isolate holds after failed writes are retried even when no request comes.
-  ctx.waitUntil(edge.services.usage.flush());
+  ctx.waitUntil(edge.services.usage.flush().catch(() => {}));
   const { runScheduledReconcile } = await import('./control/scheduled.ts');
   await runScheduledReconcile({
     env,

@@ -86,7 +86,7 @@ export const edgeConfigSchema = z.object({
   USAGE_BATCH_SIZE: int(1, 10_000)
     .default(100)
     .describe(
-      'Usage events per Postgres insert (without Redis), or at most per pipelined XADD batch (with Redis, under Node).',
+      'Usage events per Postgres insert (without Redis); with Redis, at most per pipelined append batch (under Node) and per direct insert, and how many held events one write retries.',
     ),
   USAGE_FLUSH_INTERVAL_MS: int(0)
     .default(5_000)
@@ -106,7 +106,7 @@ export const edgeConfigSchema = z.object({
   USAGE_BUFFER_MAX_EVENTS: int(0, 1_000_000)
     .default(10_000)
     .describe(
-      'With Redis: usage events one isolate holds in memory while neither the stream nor Postgres takes them, retried with later events; beyond it the oldest are dropped, counted (`edge_usage_events_dropped_total`) and logged. Held events are lost if the isolate is evicted.',
+      'With Redis: usage events one isolate holds in memory while neither the stream nor Postgres takes them, retried with later events; beyond it the oldest are dropped, counted (`edge_usage_events_dropped_total`) and logged; `0` holds none. Held events are lost if the isolate is evicted.',
     ),
   USAGE_BUFFER_MAX_AGE_MS: int(1_000)
     .default(3_600_000)
