@@ -72,8 +72,14 @@ async function fetchHandler(request: Request, env: Bindings, ctx: ExecutionConte
  * Each Cron Trigger invocation runs the fleet reconcile and one bounded usage drain pass, side by side: one
  * failing does not stop the other; then the first failure is rethrown, so the invocation shows as failed.
  */
-async function scheduledHandler(controller: ScheduledController, env: Bindings): Promise<void> {
+async function scheduledHandler(
+  controller: ScheduledController,
+  env: Bindings,
+  ctx: ExecutionContext,
+): Promise<void> {
   const edge = await edgeFor(env);
+  // Usage events this isolate holds after failed writes are retried even when no request comes.
+  ctx.waitUntil(edge.services.usage.flush().catch(() => {}));
   const [{ runScheduledReconcile }, { runScheduledUsageDrain }] = await Promise.all([
     import('./control/scheduled.ts'),
     import('./stores/usage/drain-pass.ts'),

@@ -18,7 +18,12 @@ import { createMemoryRateLimiter } from './stores/limits/memory-rate-limiter.ts'
 import type { RateLimiter } from './stores/limits/rate-limiter.ts';
 import { createUpstashRateLimiter } from './stores/limits/upstash-rate-limiter.ts';
 import { createRedis } from './stores/redis-client.ts';
-import { createBufferedUsageSink, createRedisUsageSink, type UsageSink } from './stores/usage/usage-sink.ts';
+import {
+  createBufferedUsageSink,
+  createDurableUsageSink,
+  type UsageSink,
+} from './stores/usage/usage-sink.ts';
+import { createRedisUsageStream } from './stores/usage/usage-stream.ts';
 
 /** Everything the app needs, built once per isolate (Workers) or process (Node). */
 export interface Services {
@@ -61,7 +66,8 @@ export interface ServiceDeps {
   redis?: Redis | null;
   /**
    * Workers: a request must not wait on I/O or timers another request started (workerd cancels it as hung),
-   * so usage events are not batched across requests there.
+   * so usage events are not batched across requests there, and held ones are retried by later requests
+   * rather than on a timer.
    */
   isolatedRequests?: boolean;
   /** The fetch origin calls go through: with a client certificate for mTLS origins (adapters/*). */
@@ -131,9 +137,18 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
     : fallbackLimiter;
   let usage: UsageSink;
   if (redis) {
-    usage = createRedisUsageSink(redis, {
+    usage = createDurableUsageSink({
+      stream: createRedisUsageStream(redis, { maxLength: config.USAGE_STREAM_MAX_LENGTH }),
+      database: data ? { insert: (events) => data.insertUsage(events) } : null,
+      metrics,
+      logger,
+      now,
       maxBatch: config.USAGE_BATCH_SIZE,
       maxDelayMs: deps.isolatedRequests ? 0 : config.USAGE_STREAM_BATCH_MS,
+      databaseTimeoutMs: config.USAGE_DATABASE_TIMEOUT_MS,
+      maxHeld: config.USAGE_BUFFER_MAX_EVENTS,
+      maxHeldAgeMs: config.USAGE_BUFFER_MAX_AGE_MS,
+      retryIntervalMs: deps.isolatedRequests ? 0 : config.USAGE_FLUSH_INTERVAL_MS,
     });
   } else if (data) {
     usage = createBufferedUsageSink({
@@ -142,14 +157,20 @@ export async function createServices(settings: EdgeSettings, deps: ServiceDeps):
       flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
       awaitOthers: !deps.isolatedRequests,
       now,
-      onDropped: (count, err) => logger.error({ count, err }, 'usage events dropped: Postgres unreachable'),
+      onStored: (count) => metrics.inc('edge_usage_events_total', count),
+      onDropped: (count, err) => {
+        metrics.inc('edge_usage_events_dropped_total', count);
+        logger.error({ dropped: count, err }, 'usage events dropped');
+      },
     });
   } else {
     usage = {
       record: async () => {
+        metrics.inc('edge_usage_events_dropped_total');
         throw new Error('usage events have nowhere to go: configure Redis or a database');
       },
       flush: async () => {},
+      pending: () => 0,
     };
   }
   const routing =

@@ -55,5 +55,7 @@ export function ioredisUsageStream(redis: Redis): UsageStreamClient {
       if (!replies || failed) return { confirmed: false, cause: failed?.[0] };
       return { confirmed: true };
     },
+
+    runScript: (script, keys, args) => redis.eval(script, keys.length, ...keys, ...args),
   };
 }

@@ -81,5 +81,7 @@ export function upstashUsageStream(options: UpstashStreamOptions): UsageStreamCl
       const failed = replies.find((r) => r.error);
       return failed ? { confirmed: false, cause: new Error(failed.error) } : { confirmed: true };
     },
+
+    runScript: (script, keys, args) => redis.eval(script, keys, args),
   };
 }

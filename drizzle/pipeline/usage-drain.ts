@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors/app-error.ts';
 import type { UsageEvent } from '../../shared/usage/event.ts';
 import type { SqlDatabase } from '../client/executor.ts';
 import { type ParsedEntry, parseUsageEntry, type StreamEntry } from './parse-entry.ts';
+import { trimAcknowledged } from './trim-acknowledged.ts';
 import {
   ackAndDeadLetter,
   claimIdleEntries,
@@ -284,6 +285,7 @@ export class UsageDrain {
       entries.map(([id]) => id),
       dead,
     );
+    await trimAcknowledged(this.#o);
     result.entries = entries.length;
     result.written = write.written;
     // Every valid entry that added no row: stored before (redelivery) or repeated within this batch.

@@ -17,6 +17,8 @@ export interface UsageStreamClient {
    * `XACK <stream> <group> <ids…>`, `EXEC`. Not confirmed unless every command succeeded.
    */
   ackAndDeadLetter(ack: AckBatch): Promise<AckOutcome>;
+  /** `EVAL <script> <keys…> <args…>`: what must happen atomically on the server (the acknowledged-entries trim). */
+  runScript(script: string, keys: string[], args: string[]): Promise<unknown>;
 }
 
 interface GroupRead {

@@ -87,17 +87,37 @@ export const edgeConfigSchema = z.object({
   USAGE_BATCH_SIZE: int(1, 10_000)
     .default(100)
     .describe(
-      'Usage events per Postgres insert (without Redis), or at most per pipelined XADD batch (with Redis, under Node).',
+      'Usage events per Postgres insert (without Redis); with Redis, at most per pipelined append batch (under Node) and per direct insert, and how many held events one write retries.',
     ),
   USAGE_FLUSH_INTERVAL_MS: int(0)
     .default(5_000)
     .describe(
-      'Without Redis: buffered usage events are written once this has passed since the last write, in milliseconds.',
+      'Without Redis: buffered usage events are written once this has passed since the last write, in milliseconds. With Redis, under Node: how often usage events held after failed writes are retried (on Workers they are retried with later requests).',
     ),
   USAGE_STREAM_BATCH_MS: int(0, 1_000)
     .default(10)
     .describe(
       'With Redis, under Node: how long a usage event waits (after the response) for others to share its XADD round trip, in milliseconds; `0` = none. Not used on Workers.',
+    ),
+  USAGE_STREAM_MAX_LENGTH: int(1)
+    .default(1_000_000)
+    .describe(
+      'With Redis: entries the usage stream may hold. At this length the edge appends no more (only the drain trims, and only what it has acknowledged) and writes usage events to Postgres directly; each refused append is counted (`edge_usage_stream_full_total`).',
+    ),
+  USAGE_BUFFER_MAX_EVENTS: int(0, 1_000_000)
+    .default(10_000)
+    .describe(
+      'With Redis: usage events one isolate holds in memory while neither the stream nor Postgres takes them, retried with later events; beyond it the oldest are dropped, counted (`edge_usage_events_dropped_total`) and logged; `0` holds none. Held events are lost if the isolate is evicted.',
+    ),
+  USAGE_BUFFER_MAX_AGE_MS: int(1_000)
+    .default(3_600_000)
+    .describe(
+      'With Redis: a held usage event older than this (from its timestamp), in milliseconds, is dropped, counted and logged, so every event is stored or counted as dropped within this time (1 h).',
+    ),
+  USAGE_DATABASE_TIMEOUT_MS: int(50, 60_000)
+    .default(5_000)
+    .describe(
+      'With Redis: bound on one direct Postgres insert of usage events the stream did not take, in milliseconds; after it they are held and retried.',
     ),
   ORIGINS: list.describe(
     'Static origin list, `id=url[@region]` comma-separated; read when `STATIC_ORIGINS` is empty.',

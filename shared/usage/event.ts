@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** Approximate cap on the usage stream's length the producer asks for (`XADD … MAXLEN ~ 1000000`). */
-export const USAGE_STREAM_MAXLEN = 1_000_000;
-
 const CACHE_RESULTS = ['HIT-EDGE', 'HIT-REDIS', 'MISS', 'BYPASS', 'NONE'] as const;
 
 /**

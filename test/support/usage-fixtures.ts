@@ -21,11 +21,10 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
   };
 }
 
-/** XADD exactly as the edge does. */
+/** XADD with the fields the edge appends (it adds them through a length-guarded script, never trimming). */
 export async function produce(redis: Redis, stream: string, events: UsageEvent[]): Promise<void> {
   const pipeline = redis.pipeline();
-  for (const e of events)
-    pipeline.xadd(stream, 'MAXLEN', '~', 1_000_000, '*', ...usageStreamFields(e).flat());
+  for (const e of events) pipeline.xadd(stream, '*', ...usageStreamFields(e).flat());
   await pipeline.exec();
 }
 

@@ -8,9 +8,10 @@ const event = usageEvent();
 
 async function usageSinkWith(isolatedRequests: boolean) {
   const xadds: string[] = [];
+  // The guarded append's EVAL: ARGV is [maxLength, 'id', <event id>, 'e', <json>].
   const redis = {
-    xadd: async (_key: string, _id: string, fields: Record<string, string>) => {
-      xadds.push(fields['id']!);
+    eval: async (_script: string, _keys: string[], args: string[]) => {
+      xadds.push(args[2]!);
       return '1-0';
     },
   } as unknown as Redis;

@@ -15,7 +15,10 @@ type CounterName =
   | 'edge_rate_limit_fail_open_total'
   | 'edge_rate_limit_fail_closed_total'
   | 'edge_usage_events_total'
+  | 'edge_usage_direct_writes_total'
+  | 'edge_usage_stream_full_total'
   | 'edge_usage_failures_total'
+  | 'edge_usage_events_dropped_total'
   | 'edge_redis_errors_total'
   | 'edge_admin_refusals_audited_total'
   | 'edge_admin_refusals_unaudited_total';

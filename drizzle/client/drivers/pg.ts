@@ -20,6 +20,9 @@ export function connectPg(
   // Every physical connection is timed, whether used by pool.query or inside a transaction.
   pool.on('connect', (client) => {
     timeQueries(client, 'query', { thresholdMs: config.DATABASE_SLOW_QUERY_MS, label, log });
+    // A checked-out client (inside a transaction, between statements) that loses its server emits 'error' on
+    // itself, not the pool: unheard, that crashed the process. The statement in flight still rejects.
+    client.on('error', () => {});
   });
   const db = drizzle({ client: pool, schema }) as unknown as Database;
   return { db, pool, close: () => pool.end() };

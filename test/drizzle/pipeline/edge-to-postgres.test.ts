@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ioredisUsageStream } from '../../../drizzle/pipeline/stream-ioredis.ts';
 import { UsageDrain } from '../../../drizzle/pipeline/usage-drain.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
-import { createRedisUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
+import { createLogger } from '../../../workers/observability/logger.ts';
+import { createMetrics } from '../../../workers/observability/metrics.ts';
+import { createDurableUsageSink } from '../../../workers/stores/usage/usage-sink.ts';
+import { createRedisUsageStream } from '../../../workers/stores/usage/usage-stream.ts';
 import { createTestDatabase, REDIS_TEST_URL, type TestDatabase } from '../../support/test-database.ts';
 import { pendingCount, usageEvent } from '../../support/usage-fixtures.ts';
 
@@ -34,9 +37,18 @@ afterAll(async () => {
 describe('edge usage sink → Upstash bridge → Redis stream → drain → Postgres', () => {
   it('stores every event the edge records exactly once, a repeated record included', async () => {
     const upstash = new Upstash({ url: bridge.url, token: bridge.token, retry: { retries: 0 } });
-    const sink = createRedisUsageSink({
-      xadd: ((_key: string, ...rest: unknown[]) =>
-        (upstash.xadd as (...args: unknown[]) => Promise<string>)(stream, ...rest)) as Upstash['xadd'],
+    const sink = createDurableUsageSink({
+      stream: createRedisUsageStream(upstash, { maxLength: 1_000_000, key: stream }),
+      database: null,
+      metrics: createMetrics(),
+      logger: createLogger({ level: 'silent' }),
+      now: Date.now,
+      maxBatch: 100,
+      maxDelayMs: 0,
+      databaseTimeoutMs: 1_000,
+      maxHeld: 100,
+      maxHeldAgeMs: 60_000,
+      retryIntervalMs: 0,
     });
     const tenantId = randomUUID();
     const events = Array.from({ length: 30 }, (_, i) =>

@@ -67,9 +67,9 @@ function usageEventFor(c: Context<UsageEnv>, nowMs: number): UsageEvent | null {
 /**
  * One usage event per authenticated request (tenant, key, model, status, latency, origin time, cache result,
  * items), written after the response through `waitUntil`, so the caller never waits and a failed write never
- * fails the request (it is counted and logged). Sits outside auth so it also sees 4xx answers to valid keys,
- * and the 401, 403 and 429 answers to requests without one (recorded without a tenant, for the edge-wide
- * rollups).
+ * fails the request. The sink counts what it stores, holds for a retry, or drops; a write it reports as failed
+ * is counted and logged here. Sits outside auth so it also sees 4xx answers to valid keys, and the 401, 403
+ * and 429 answers to requests without one (recorded without a tenant, for the edge-wide rollups).
  *
  * @example
  * app.use('*', usage({ sink, metrics }));
@@ -82,13 +82,10 @@ export function usage(options: { sink: UsageSink; metrics: EdgeMetrics }): Middl
     if (!event) return;
     const logger = c.get('logger');
     c.get('platform').waitUntil(
-      options.sink.record(event).then(
-        () => metrics.inc('edge_usage_events_total'),
-        (err: unknown) => {
-          metrics.inc('edge_usage_failures_total');
-          logger.error({ err, eventId: event.id }, 'usage event could not be written');
-        },
-      ),
+      options.sink.record(event).catch((err: unknown) => {
+        metrics.inc('edge_usage_failures_total');
+        logger.error({ err, eventId: event.id }, 'usage event could not be written');
+      }),
     );
   };
 }
