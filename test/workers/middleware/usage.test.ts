@@ -60,8 +60,8 @@ describe('usage events', () => {
       },
     });
     const ip = { 'cf-connecting-ip': '203.0.113.9' };
-    expect((await app.request('/v2/health/live', { headers: ip })).status).toBe(200);
-    expect((await app.request('/v2/health/live', { headers: ip })).status).toBe(429);
+    expect((await app.request('/v2', { headers: ip })).status).toBe(200);
+    expect((await app.request('/v2', { headers: ip })).status).toBe(429);
     for (let i = 0; i < 2; i += 1) await app.request('/v2/models/m', { headers: bearer(k.key) });
     expect((await app.request('/admin/v1/metrics', { headers: bearer(token) })).status).toBe(200);
     await settle();
