@@ -15,7 +15,7 @@ import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { USAGE_CONSUMER_GROUP, USAGE_STREAM } from '../../shared/redis-keys.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { pendingCount } from '../support/usage-fixtures.ts';
 
 /**
@@ -92,7 +92,7 @@ afterAll(async () => {
   await bridge?.close();
   await proxy?.close();
   redis?.disconnect();
-  await redisServer?.stop();
+  await redisServer?.close();
   await database?.drop();
 });
 

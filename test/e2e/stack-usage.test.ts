@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import type { LocalState } from '../../scripts/dev/stack/local-state.ts';
 import { USAGE_CONSUMER_GROUP, USAGE_STREAM } from '../../shared/redis-keys.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { groupAlive, groupGone } from '../support/process-state.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
 
 /**
  * `npm start` with Redis, as a developer runs it (`REDIS_URL=… npm start`, the database the embedded PGlite): the
@@ -38,7 +38,7 @@ afterAll(async () => {
     }
   }
   redis?.disconnect();
-  await redisServer?.stop();
+  await redisServer?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

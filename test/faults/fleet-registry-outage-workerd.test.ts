@@ -18,7 +18,7 @@ import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstas
 import { loadDataConfig } from '../../shared/config/data.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { registryHeartbeat } from '../support/fleet-heartbeat.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 
 /**
  * The fleet registry's Redis down for the real worker in real workerd (`wrangler dev`, as `npm start` runs it):
@@ -159,7 +159,7 @@ afterAll(async () => {
   await Promise.all(stubs.map((s) => s.close()));
   await proxy?.close();
   await bridge?.close();
-  await redis?.stop();
+  await redis?.close();
   await database?.drop();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });

@@ -18,7 +18,7 @@ import { loadDataConfig } from '../../shared/config/data.ts';
 import type { OriginRecord } from '../../shared/fleet/origin-record.ts';
 import { type NodeEdge, startNodeEdge } from '../../workers/node.ts';
 import { registryHeartbeat } from '../support/fleet-heartbeat.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 
 /**
  * The fleet registry's Redis stopped under load through the edge, then started again (empty, as after a crash),
@@ -162,7 +162,7 @@ afterAll(async () => {
   await Promise.all(edges.map((e) => e.close()));
   await Promise.all(stubs.map((s) => s.close()));
   await bridge?.close();
-  await redis?.stop();
+  await redis?.close();
   await database?.drop();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });

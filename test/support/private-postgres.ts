@@ -14,21 +14,29 @@ function onPath(binary: string): boolean {
   }
 }
 
-/** Whether `initdb` and `postgres` are on the PATH (fault suites that need their own server skip without them). */
-export const hasPostgresServer = onPath('initdb') && onPath('postgres');
-
-/** initdb and postgres refuse to run as root: as root, they run as the `postgres` user. */
+/** initdb and postgres refuse to run as root: as root, they run as the `postgres` user (null when there is none). */
 function serverUser(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  return { uid, gid };
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    return { uid, gid };
+  } catch {
+    return null;
+  }
 }
+
+const asRoot = process.getuid?.() === 0;
+
+/**
+ * Whether `initdb` and `postgres` are on the PATH and, under root (CI containers), a `postgres` user exists to run
+ * them as (suites that need a server of their own skip without them).
+ */
+export const hasPostgresServer = onPath('initdb') && onPath('postgres') && (!asRoot || serverUser() !== null);
 
 /**
  * A PostgreSQL server of one test's own (initdb into a temporary directory, trust authentication, 127.0.0.1 and
  * a free port), which the test may stop and start again with its data. The shared server on 5432 is never
- * touched; only this postmaster is signalled.
+ * touched; only this postmaster is signalled. Stopping it is an immediate shutdown, as a crash would be.
  */
 export interface PrivatePostgres {
   port: number;
@@ -68,9 +76,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'aiserve-pg-'));
   const data = join(dir, 'data');
-  const user = serverUser();
+  const user = asRoot ? serverUser() : null;
+  if (asRoot && !user) throw new Error('running as root, and there is no postgres user to run PostgreSQL as');
   if (user) await chown(dir, user.uid, user.gid);
-  const as = user ? { uid: user.uid, gid: user.gid } : {};
+  // cwd: the server's own directory, which the postgres user can read even when the checkout is not.
+  const as = { cwd: dir, ...(user ? { uid: user.uid, gid: user.gid } : {}) };
   execFileSync('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], {
     stdio: 'ignore',
     ...as,

@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../support/redis-server.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../support/private-redis.ts';
 
 let redis: PrivateRedis | undefined;
 let bridge: UpstashBridge | undefined;
 
 afterAll(async () => {
   await bridge?.close();
-  await redis?.stop();
+  await redis?.close();
 });
 
 const command = (body: unknown) =>

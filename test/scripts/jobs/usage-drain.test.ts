@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE_CONSUMER_GROUP, USAGE_STREAM } from '../../../shared/redis-keys.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../support/private-redis.ts';
 import { groupAlive, groupGone } from '../../support/process-state.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../support/redis-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 import { pendingCount, produce, usageEvent } from '../../support/usage-fixtures.ts';
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (drain?.pid && groupAlive(drain.pid)) process.kill(-drain.pid, 'SIGKILL');
   redis?.disconnect();
-  await redisServer?.stop();
+  await redisServer?.close();
   await tdb?.close();
 });
 

@@ -9,7 +9,7 @@ import {
   registerOrigin,
 } from '../../../shared/fleet/registry.ts';
 import { ORIGINS_INDEX_KEY, ORIGINS_INDEX_SENTINEL, originKey } from '../../../shared/redis-keys.ts';
-import { hasRedisServer, startPrivateRedis } from '../../support/redis-server.ts';
+import { hasRedisServer, startPrivateRedis } from '../../support/private-redis.ts';
 import { type RegistryFixture, sampleRecord, startRegistryFixture } from './registry-fixture.ts';
 
 let fx: RegistryFixture;
@@ -160,7 +160,7 @@ describe.skipIf(!hasRedisServer)('the registry index sentinel (a Redis of the te
       expect(ORIGINS_INDEX_SENTINEL).not.toMatch(/^[A-Za-z0-9._:-]+$/);
     } finally {
       await bridge.close();
-      await redis.stop();
+      await redis.close();
     }
   });
 });

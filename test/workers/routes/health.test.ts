@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstashBridge, type UpstashBridge } from '../../../scripts/dev/upstash-bridge.ts';
 import { type NodeEdge, startNodeEdge } from '../../../workers/node.ts';
 import {
-  type PrivateServer,
+  hasPostgresServer,
+  type PrivatePostgres,
   startPrivatePostgres,
-  startPrivateRedis,
-} from '../../support/private-servers.ts';
+} from '../../support/private-postgres.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../support/private-redis.ts';
 
 /**
  * The edge's health endpoints under Node (`npm run edge:node`), against a PostgreSQL and a Redis of this
@@ -17,22 +18,22 @@ import {
 const CACHE_MS = 1_000;
 const TIMEOUT_MS = 1_000;
 
-let postgres: PrivateServer | null = null;
-let redis: PrivateServer | null = null;
+let postgres: PrivatePostgres | null = null;
+let redis: PrivateRedis | null = null;
 let bridge: UpstashBridge | undefined;
 let edge: NodeEdge | undefined;
 
 beforeAll(async () => {
+  if (!hasPostgresServer || !hasRedisServer) return;
   postgres = await startPrivatePostgres();
   redis = await startPrivateRedis();
-  if (!postgres || !redis) return;
   const token = randomBytes(16).toString('hex');
   bridge = await startUpstashBridge({ redisUrl: redis.url, token });
   edge = await startNodeEdge({
     ENVIRONMENT: 'test',
     LOG_LEVEL: 'silent',
     EDGE_PORT: '0',
-    DATABASE_URL: postgres.url,
+    DATABASE_URL: postgres.url(),
     DATABASE_DRIVER: 'pg',
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
     UPSTASH_REDIS_REST_URL: bridge.url,
@@ -111,7 +112,7 @@ describe('edge health with a Postgres and a Redis that go down', () => {
 
   it('answers 503 naming redis while it is stopped, and ready again within the cache period once it is back', async (ctx) => {
     if (!edge || !redis) return ctx.skip();
-    await redis.stop();
+    await redis.kill();
     try {
       const down = await until(503, CACHE_MS + TIMEOUT_MS + 3_000);
       expect(down.body).toEqual({ ready: false, dependencies: { postgres: 'up', redis: 'down' } });

@@ -14,7 +14,7 @@ import {
   type DatabaseSource,
 } from '../../../../workers/stores/database/database-source.ts';
 import { runScheduledUsageDrain } from '../../../../workers/stores/usage/drain-pass.ts';
-import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../../support/redis-server.ts';
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../../support/private-redis.ts';
 import { createTestDatabase, type TestDatabase } from '../../../support/test-database.ts';
 import { pendingCount, produce, usageEvent } from '../../../support/usage-fixtures.ts';
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await bridge?.close();
   redis?.disconnect();
-  await redisServer?.stop();
+  await redisServer?.close();
   await tdb?.close();
 });
 
