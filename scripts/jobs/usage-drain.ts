@@ -35,8 +35,11 @@ async function main(): Promise<number> {
   const stopRequested = new Promise<void>((resolve) => {
     stop.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  process.once('SIGTERM', () => stop.abort());
-  process.once('SIGINT', () => stop.abort());
+  // `on`, not `once`: a stop signal to the whole process group (a terminal, systemd's control-group kill) reaches
+  // this process twice, once directly and once relayed by tsx; a second copy without a handler would kill it
+  // mid-stop, before its last batch is acknowledged.
+  process.on('SIGTERM', () => stop.abort());
+  process.on('SIGINT', () => stop.abort());
   const env = resolveCliEnv(process.env);
   let config: ReturnType<typeof loadConfig<typeof pipelineConfigSchema>>;
   let dataConfig: ReturnType<typeof loadDataConfig>;
