@@ -76,14 +76,25 @@ beforeAll(async () => {
   key = await createTenantKey(edge.url, ADMIN_TOKEN, `outage-${run}`);
 }, 60_000);
 
+/** A teardown step that cannot hold the others: after `ms` it is reported and left behind. */
+async function bounded(name: string, step: Promise<unknown> | undefined, ms = 20_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => {
+    timer = setTimeout(() => r('late'), ms);
+  });
+  const outcome = await Promise.race([Promise.resolve(step).then(() => 'done' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late')
+    process.stdout.write(`usage-outages teardown: ${name} did not close within ${ms} ms\n`);
+}
+
 afterAll(async () => {
-  await drain?.close();
-  await edge?.close();
-  await bridge?.close();
-  await origin?.close();
-  await redis?.close();
-  await postgres?.close();
-  // Generous: on a loaded 2-core machine closing six servers after five outages has taken over a minute.
+  await bounded('drain', drain?.close());
+  await bounded('edge', edge?.close());
+  await bounded('bridge', bridge?.close());
+  await bounded('origin', origin?.close());
+  await bounded('redis', redis?.close());
+  await bounded('postgres', postgres?.close());
 }, 180_000);
 
 const traffic = (prefix: string) => startTraffic({ base: edge.url, key, prefix, concurrency: 4, gapMs: 5 });

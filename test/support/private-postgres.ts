@@ -124,7 +124,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async close() {
       const done = exited(proc);
       proc.kill('SIGINT');
+      // Bounded: a fast shutdown that waits on a stuck client must not hold the suite's teardown.
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await done;
+      clearTimeout(timer);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -143,8 +143,19 @@ export async function startPrivateRedis(options: { persist?: boolean } = {}): Pr
       proc?.kill('SIGCONT');
       hung = false;
     },
+    // Teardown needs no data: a bounded SIGTERM, then SIGKILL. A redis-server whose final save fails refuses
+    // SIGTERM and keeps running, which once held a suite's teardown past its timeout.
     async close() {
-      await redis.stop();
+      const child = proc;
+      if (running(child)) {
+        if (hung) child.kill('SIGCONT');
+        const done = exited(child);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await done;
+        clearTimeout(timer);
+        hung = false;
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
