@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../drizzle/client/client.ts';
 import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
 import { type PgliteServer, startPglite } from '../../scripts/dev/pglite-server.ts';
-import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
-import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
-import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
+import { startWorkerdEdge, type WorkerdEdge } from '../support/workerd-edge.ts';
 
 /**
  * The edge worker in real workerd as `npm start` runs it without Redis: the Neon driver through the local
@@ -28,8 +23,7 @@ const MAX_CONNECTIONS = 64;
 let pglite: PgliteServer;
 let proxy: NeonWsProxy;
 let origin: StubOrigin;
-let worker: Child;
-let stateDir: string;
+let edge: WorkerdEdge;
 let base: string;
 const edgeOutput: string[] = [];
 
@@ -44,46 +38,33 @@ beforeAll(async () => {
   origin = await startStubOrigin();
   // Requests overlap at the origin, as real inference does.
   origin.setInferDelay(5);
-  stateDir = await mkdtemp(join(tmpdir(), 'aiserve-edge-pglite-'));
-  const envFile = join(stateDir, 'edge.env');
-  await writeEnvFile(envFile, {
-    ENVIRONMENT: 'test',
-    LOG_LEVEL: 'error',
-    DATABASE_URL: pglite.url,
-    DATABASE_DRIVER: 'neon',
-    NEON_WS_PROXY: proxy.address,
-    DATABASE_MAX_LIFETIME_SECONDS: '0',
-    ORIGINS: `stub=${origin.url}`,
-    ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
-    ADMIN_TOKEN,
-    // Many database uses per second: the key looked up again every 100 ms (16 lookups at once when the
-    // entry expires), usage inserted in batches of 10, last_used_at written every 100 ms.
-    AUTH_MEMORY_TTL_MS: '100',
-    USAGE_BATCH_SIZE: '10',
-    USAGE_FLUSH_INTERVAL_MS: '100',
-    AUTH_TOUCH_INTERVAL_MS: '100',
-  });
-  const port = await freePort();
-  worker = startEdgeProcess({
-    port,
-    host: '127.0.0.1',
-    inspectorPort: await freePort(),
-    envFile,
-    stateDir,
-    cwd: process.cwd(),
-    env: { ...process.env },
-    write: (line) => {
-      edgeOutput.push(line);
-      process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+  edge = await startWorkerdEdge({
+    prefix: 'aiserve-edge-pglite-',
+    vars: {
+      ENVIRONMENT: 'test',
+      LOG_LEVEL: 'error',
+      DATABASE_URL: pglite.url,
+      DATABASE_DRIVER: 'neon',
+      NEON_WS_PROXY: proxy.address,
+      DATABASE_MAX_LIFETIME_SECONDS: '0',
+      ORIGINS: `stub=${origin.url}`,
+      ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
+      ADMIN_TOKEN,
+      // Many database uses per second: the key looked up again every 100 ms (16 lookups at once when the
+      // entry expires), usage inserted in batches of 10, last_used_at written every 100 ms.
+      AUTH_MEMORY_TTL_MS: '100',
+      USAGE_BATCH_SIZE: '10',
+      USAGE_FLUSH_INTERVAL_MS: '100',
+      AUTH_TOUCH_INTERVAL_MS: '100',
     },
+    output: edgeOutput,
+    echo: true,
   });
-  base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
+  base = edge.base;
 }, 240_000);
 
 afterAll(async () => {
-  await worker?.stop(5_000);
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await edge?.stop();
   await origin?.close();
   await proxy?.close();
   await pglite?.close();

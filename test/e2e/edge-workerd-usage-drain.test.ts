@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../drizzle/client/client.ts';
@@ -9,14 +6,12 @@ import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
 import { createTempDatabase, type TempDatabase } from '../../fixtures/temp-database.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
-import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
-import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
-import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
 import { USAGE_CONSUMER_GROUP, USAGE_STREAM } from '../../shared/redis-keys.ts';
 import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { pendingCount } from '../support/usage-fixtures.ts';
+import { startWorkerdEdge, type WorkerdEdge } from '../support/workerd-edge.ts';
 
 /**
  * The usage drain of the edge Worker's Cron Trigger in real workerd (`wrangler dev --env dev`, as `npm start`
@@ -33,8 +28,7 @@ let redisServer: PrivateRedis;
 let redis: Redis;
 let bridge: UpstashBridge;
 let origin: StubOrigin;
-let worker: Child;
-let stateDir: string;
+let edge: WorkerdEdge;
 let base: string;
 const edgeOutput: string[] = [];
 
@@ -51,43 +45,30 @@ beforeAll(async () => {
   redis.on('error', () => {});
   bridge = await startUpstashBridge({ redisUrl: redisServer.url, token: randomBytes(16).toString('hex') });
   origin = await startStubOrigin();
-  stateDir = await mkdtemp(join(tmpdir(), 'aiserve-edge-drain-'));
-  const envFile = join(stateDir, 'edge.env');
-  await writeEnvFile(envFile, {
-    ENVIRONMENT: 'test',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: database.url,
-    DATABASE_DRIVER: 'neon',
-    NEON_WS_PROXY: proxy.address,
-    DATABASE_MAX_LIFETIME_SECONDS: '0',
-    UPSTASH_REDIS_REST_URL: bridge.url,
-    UPSTASH_REDIS_REST_TOKEN: bridge.token,
-    ORIGINS: `stub=${origin.url}`,
-    ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
-    ADMIN_TOKEN,
-    // Several rounds per pass.
-    USAGE_DRAIN_BATCH: '10',
-  });
-  const port = await freePort();
-  worker = startEdgeProcess({
-    port,
-    host: '127.0.0.1',
-    inspectorPort: await freePort(),
-    envFile,
-    stateDir,
-    cwd: process.cwd(),
-    env: { ...process.env },
-    write: (line) => {
-      edgeOutput.push(line);
+  edge = await startWorkerdEdge({
+    prefix: 'aiserve-edge-drain-',
+    vars: {
+      ENVIRONMENT: 'test',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: database.url,
+      DATABASE_DRIVER: 'neon',
+      NEON_WS_PROXY: proxy.address,
+      DATABASE_MAX_LIFETIME_SECONDS: '0',
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: bridge.token,
+      ORIGINS: `stub=${origin.url}`,
+      ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
+      ADMIN_TOKEN,
+      // Several rounds per pass.
+      USAGE_DRAIN_BATCH: '10',
     },
+    output: edgeOutput,
   });
-  base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
+  base = edge.base;
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.stop(5_000);
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await edge?.stop();
   await origin?.close();
   await bridge?.close();
   await proxy?.close();

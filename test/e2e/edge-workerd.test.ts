@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../drizzle/client/client.ts';
@@ -9,9 +6,6 @@ import { migrateDatabase } from '../../drizzle/migrate.ts';
 import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
 import { createTempDatabase, type TempDatabase } from '../../fixtures/temp-database.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
-import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
-import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
-import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import { seededRandom as rng } from '../../scripts/sim/rng.ts';
 import { loadDataConfig } from '../../shared/config/data.ts';
@@ -22,6 +16,7 @@ import {
   randomEdgeRequest,
 } from '../support/hostile-edge-requests.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { startWorkerdEdge, type WorkerdEdge } from '../support/workerd-edge.ts';
 
 /**
  * The real edge worker (workers/index.ts under `wrangler dev --env dev`, as `npm start` runs it) in real
@@ -39,8 +34,7 @@ let proxy: NeonWsProxy;
 let bridge: UpstashBridge;
 let redis: IORedis;
 let origin: StubOrigin;
-let worker: Child;
-let stateDir: string;
+let edge: WorkerdEdge;
 let base: string;
 /** The trace collector the worker exports its spans to (every request's, in waitUntil). */
 let collector: OtlpReceiver;
@@ -76,30 +70,17 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
     OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=${COLLECTOR_KEY}`,
   };
-  stateDir = await mkdtemp(join(tmpdir(), 'aiserve-edge-workerd-'));
-  const envFile = join(stateDir, 'edge.env');
-  await writeEnvFile(envFile, vars);
-  const port = await freePort();
-  worker = startEdgeProcess({
-    port,
-    host: '127.0.0.1',
-    inspectorPort: await freePort(),
-    envFile,
-    stateDir,
-    cwd: process.cwd(),
-    env: { ...process.env },
-    write: (line) => {
-      edgeOutput.push(line);
-      process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
-    },
+  edge = await startWorkerdEdge({
+    prefix: 'aiserve-edge-workerd-',
+    vars: vars,
+    output: edgeOutput,
+    echo: true,
   });
-  base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
+  base = edge.base;
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.stop(5_000);
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await edge?.stop();
   await origin?.close();
   await collector?.close();
   await bridge?.close();

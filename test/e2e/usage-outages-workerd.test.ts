@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StubOrigin, startStubOrigin } from '../../fixtures/stub-origin.ts';
 import { type NeonWsProxy, startNeonWsProxy } from '../../scripts/dev/neon-ws-proxy.ts';
-import { type Child, waitForHttp } from '../../scripts/dev/stack/child.ts';
-import { startEdgeProcess, writeEnvFile } from '../../scripts/dev/stack/edge.ts';
-import { freePort } from '../../scripts/dev/stack/free-port.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../scripts/dev/upstash-bridge.ts';
 import {
   hasPostgresServer,
@@ -25,6 +19,7 @@ import {
   startDrain,
   startTraffic,
 } from '../support/usage-outages.ts';
+import { startWorkerdEdge, type WorkerdEdge } from '../support/workerd-edge.ts';
 
 /**
  * The usage outages of the Node suite (test/faults/usage-outages.test.ts) against the real worker in workerd
@@ -42,9 +37,8 @@ let postgres: PrivatePostgres;
 let bridge: UpstashBridge;
 let proxy: NeonWsProxy;
 let origin: StubOrigin;
-let worker: Child;
+let edge: WorkerdEdge;
 let drain: DrainRig;
-let stateDir: string;
 let base: string;
 let key: string;
 /** What workerd printed: a request it cancelled (for example as hung) shows only there. */
@@ -63,50 +57,37 @@ beforeAll(async () => {
   proxy = await startNeonWsProxy({ targetHost: '127.0.0.1', targetPort: postgres.port });
   const token = randomBytes(16).toString('hex');
   bridge = await startUpstashBridge({ redisUrl: redis.url, token });
-  stateDir = await mkdtemp(join(tmpdir(), 'aiserve-usage-workerd-'));
-  const envFile = join(stateDir, 'edge.env');
-  await writeEnvFile(envFile, {
-    ENVIRONMENT: 'test',
-    LOG_LEVEL: 'error',
-    DATABASE_URL: postgres.url(),
-    DATABASE_DRIVER: 'neon',
-    NEON_WS_PROXY: proxy.address,
-    DATABASE_MAX_LIFETIME_SECONDS: '0',
-    DATABASE_CONNECT_TIMEOUT_MS: '2000',
-    UPSTASH_REDIS_REST_URL: bridge.url,
-    UPSTASH_REDIS_REST_TOKEN: token,
-    REDIS_TIMEOUT_MS: '250',
-    ORIGINS: `stub=${origin.url}`,
-    ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
-    ADMIN_TOKEN,
-    // Known keys stay in isolate memory through the outages: this suite is about usage, not key lookups.
-    AUTH_MEMORY_TTL_MS: '600000',
-    USAGE_DATABASE_TIMEOUT_MS: '2000',
-  });
-  const port = await freePort();
-  worker = startEdgeProcess({
-    port,
-    host: '127.0.0.1',
-    inspectorPort: await freePort(),
-    envFile,
-    stateDir,
-    cwd: process.cwd(),
-    env: { ...process.env },
-    write: (line) => {
-      edgeOutput.push(line);
-      process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+  edge = await startWorkerdEdge({
+    prefix: 'aiserve-usage-workerd-',
+    vars: {
+      ENVIRONMENT: 'test',
+      LOG_LEVEL: 'error',
+      DATABASE_URL: postgres.url(),
+      DATABASE_DRIVER: 'neon',
+      NEON_WS_PROXY: proxy.address,
+      DATABASE_MAX_LIFETIME_SECONDS: '0',
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: token,
+      REDIS_TIMEOUT_MS: '250',
+      ORIGINS: `stub=${origin.url}`,
+      ORIGIN_SIGNING_KEY: `k1:${randomBytes(16).toString('hex')}`,
+      ADMIN_TOKEN,
+      // Known keys stay in isolate memory through the outages: this suite is about usage, not key lookups.
+      AUTH_MEMORY_TTL_MS: '600000',
+      USAGE_DATABASE_TIMEOUT_MS: '2000',
     },
+    output: edgeOutput,
+    echo: true,
   });
-  base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/v2/health/live`, { child: worker, timeoutMs: 150_000 });
+  base = edge.base;
   drain = await startDrain({ redisUrl: redis.url, databaseUrl: postgres.url() });
   key = await createTenantKey(base, ADMIN_TOKEN, `outage-${run}`);
 }, 180_000);
 
 afterAll(async () => {
   await drain?.close();
-  await worker?.stop(5_000);
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await edge?.stop();
   await origin?.close();
   await bridge?.close();
   await proxy?.close();
